@@ -1,9 +1,32 @@
-"""The one `feedguard` command: each area contributes a typer app; this file only wires them together."""
+"""The one `feedguard` command.
+
+Each area owns its verbs in its own typer app; this module only wires them together,
+which is why it is the one place that imports from every area.
+"""
+
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="FeedGuard: scores friend-feed posts for micro-business spam.", no_args_is_help=True)
+from data.cli import app as data_app
+from serve.cli import app as serve_app
+
+app = typer.Typer(
+    help="FeedGuard: scores friend-feed posts for micro-business (微商) spam.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Verb groups: `feedguard data build`, ...
+app.add_typer(data_app, name="data")
+
+
+def _merge_top_level(source: typer.Typer) -> None:
+    """Expose a group's commands as top-level verbs (`feedguard serve`, not `feedguard serve serve`)."""
+    app.registered_commands.extend(source.registered_commands)
+
+
+_merge_top_level(serve_app)
 
 
 def main() -> None:

@@ -21,11 +21,59 @@ from model.labels import EVASION_TRICKS
 KEY_WORDS: tuple[str, ...] = tuple(
     sorted(
         (
-            "招代理", "代理", "微信", "加微", "私聊", "私信", "赚钱", "月入过万", "月入", "兼职", "副业",
-            "加盟", "招募", "合伙人", "一件代发", "零门槛", "零库存", "货源", "下单", "拿货", "总代",
-            "收款", "回购", "好评", "反馈", "躺赚", "宝妈", "团队", "微商", "扫码", "优惠", "包邮",
-            "价格", "特价", "现价", "原价", "秒杀", "出单", "爆单", "提车", "收入", "工资", "面膜",
-            "减肥", "瘦身", "酵素", "代购", "正品", "厂家", "批发", "名额", "培训", "创业",
+            "招代理",
+            "代理",
+            "微信",
+            "加微",
+            "私聊",
+            "私信",
+            "赚钱",
+            "月入过万",
+            "月入",
+            "兼职",
+            "副业",
+            "加盟",
+            "招募",
+            "合伙人",
+            "一件代发",
+            "零门槛",
+            "零库存",
+            "货源",
+            "下单",
+            "拿货",
+            "总代",
+            "收款",
+            "回购",
+            "好评",
+            "反馈",
+            "躺赚",
+            "宝妈",
+            "团队",
+            "微商",
+            "扫码",
+            "优惠",
+            "包邮",
+            "价格",
+            "特价",
+            "现价",
+            "原价",
+            "秒杀",
+            "出单",
+            "爆单",
+            "提车",
+            "收入",
+            "工资",
+            "面膜",
+            "减肥",
+            "瘦身",
+            "酵素",
+            "代购",
+            "正品",
+            "厂家",
+            "批发",
+            "名额",
+            "培训",
+            "创业",
         ),
         key=len,
         reverse=True,
@@ -34,7 +82,22 @@ KEY_WORDS: tuple[str, ...] = tuple(
 
 # Variant spellings of contact and money words (the normalizer folds these back).
 HOMOPHONES: dict[str, tuple[str, ...]] = {
-    "微信": ("薇信", "V信", "v信", "威❤", "徽", "vx", "wx", "威信", "卫星", "VX", "微❤", "薇❤", "魏信", "维信"),
+    "微信": (
+        "薇信",
+        "V信",
+        "v信",
+        "威❤",
+        "徽",
+        "vx",
+        "wx",
+        "威信",
+        "卫星",
+        "VX",
+        "微❤",
+        "薇❤",
+        "魏信",
+        "维信",
+    ),
     "加微": ("加薇", "+V", "+v", "加V", "加威", "家薇", "➕V"),
     "QQ": ("扣扣", "企鹅", "口口", "Q Q", "扣"),
     "代理": ("代哩", "带理", "代li", "玳理", "袋理"),
@@ -53,7 +116,25 @@ HOMOPHONES: dict[str, tuple[str, ...]] = {
 
 # Characters put between the characters of a key word.
 SEPARATORS: tuple[str, ...] = (
-    " ", " ", "·", "✖", "\u200b", "\u200b", "-", "/", "|", "丨", "❤", "⭐", "🌸", "✨", "_", ".", "~", "*", "💋",
+    " ",
+    " ",
+    "·",
+    "✖",
+    "\u200b",
+    "\u200b",
+    "-",
+    "/",
+    "|",
+    "丨",
+    "❤",
+    "⭐",
+    "🌸",
+    "✨",
+    "_",
+    ".",
+    "~",
+    "*",
+    "💋",
 )
 
 # Pinyin spellings used in posts: full pinyin, initials, and mixed (jia v).
@@ -230,7 +311,8 @@ TRICKS: dict[str, Callable[[str, random.Random], str]] = {
     "pinyin": pinyin,
     "digits": digits,
 }
-assert tuple(TRICKS) == EVASION_TRICKS, "evasion.TRICKS must follow model.labels.EVASION_TRICKS"
+if tuple(TRICKS) != EVASION_TRICKS:
+    raise ImportError("data.evasion.TRICKS must list exactly model.labels.EVASION_TRICKS, in order.")
 
 # Order in which tricks run when several are asked for: word-level rewrites first, then the
 # character-level ones, so one trick does not erase the target of the next (a separator inside
@@ -264,7 +346,9 @@ def apply_evasion(
     recorded tricks always describe the text that comes out.
     """
     if not isinstance(text, str):
-        raise ValueError(f"The 'text' parameter of apply_evasion must be a str; got {type(text).__name__} instead.")
+        raise ValueError(
+            f"The 'text' parameter of apply_evasion must be a str; got {type(text).__name__} instead."
+        )
     if not isinstance(rng, random.Random):
         raise ValueError(
             f"The 'rng' parameter of apply_evasion must be a random.Random; got {type(rng).__name__} instead."
@@ -273,7 +357,11 @@ def apply_evasion(
         pool = applicable_tricks(text)
         if not pool:
             return text, ()
-        chosen = rng.sample(pool, min(len(pool), rng.choice((1, 1, 1, 2, 2, 3))))
+        # Contact-word variants and spelled digits are what sellers use most; weight them up
+        # where they apply, since they have fewer targets than the character-level tricks.
+        weighted = [t for t in pool for _ in range(3 if t in ("homophone", "digits") else 1)]
+        k = rng.choice((1, 1, 1, 2, 2, 3))
+        chosen = list(dict.fromkeys(rng.sample(weighted, min(len(weighted), k))))
     else:
         if isinstance(tricks, str):
             raise ValueError(

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 from model.normalize_tables import (
     CONTACT_PREFIXES,
-    CONTACT_VARIANTS_ALWAYS,
     CONTACT_VARIANTS_AFTER_PREFIX,
+    CONTACT_VARIANTS_ALWAYS,
     HOMOPHONE_WORDS,
     PINYIN_WORDS,
     SPELLED_DIGITS,
@@ -68,18 +68,14 @@ _ENCLOSED_DIGITS = re.compile("[\u2460-\u249b\u24ea-\u24ff\u2776-\u2793\u3251-\u
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Decorative symbols sellers drop between characters. Spaces count only inside a run of
 # single characters ("招 代 理"), never between words ("今天 天气"), see _SPACED_RUN.
-_DECOR = (
-    " \t·•・‧∙●○◆◇■□▪▫★☆✦✧✩✪✫✬✭✮✯✰※✖✕✗✘×*#_|/~^`'\"\\-."
-    "❤♥♡❥❣💕💗💖💓💞💘✨⭐🌟🔥💰💸🉐㊙"
-)
+_DECOR = " \t·•・‧∙●○◆◇■□▪▫★☆✦✧✩✪✫✬✭✮✯✰※✖✕✗✘×*#_|/~^`'\"\\-.❤♥♡❥❣💕💗💖💓💞💘✨⭐🌟🔥💰💸🉐㊙"
 _DECOR_CLASS = f"[{_DECOR}\ufe0f\u20e3]"
-# A run of >= 3 single CJK characters or Latin letters, each followed by 1-3 decorations.
-_SPACED_RUN = re.compile(
-    rf"(?<![{_CJK}A-Za-z])(?:[{_CJK}A-Za-z]{_DECOR_CLASS}{{1,3}}){{2,}}[{_CJK}A-Za-z](?![{_CJK}A-Za-z])"
-)
+# A run of >= 2 single CJK characters or Latin letters, each followed by 1-3 decorations, then
+# the rest of the word ("别/嫌/我/刷屏", "招 代 理").
+_SPACED_RUN = re.compile(rf"(?<![{_CJK}A-Za-z])(?:[{_CJK}A-Za-z]{_DECOR_CLASS}{{1,3}}){{2,}}[{_CJK}A-Za-z]+")
 # One strong decoration wedged inside a word: 月入过✖万. Hearts and sparkles are left alone: between
 # two words of an ordinary post ("好开心❤谢谢") they are affection, not a dodge.
-_STRONG_DECOR = "✖✕✗✘×※"
+_STRONG_DECOR = "✖✕✗✘×※丨"
 _WEDGED = re.compile(rf"(?<=[{_CJK}])[{_STRONG_DECOR}]\ufe0f?(?=[{_CJK}])")
 _SPACED_DIGITS = re.compile(r"(?<!\d)\d(?:[\s.\-·_*/|,]{1,2}\d){4,}(?!\d)")
 _SPELLED_DIGIT_RUN = re.compile("[" + "".join(SPELLED_DIGITS) + "]{5,}")
@@ -139,7 +135,9 @@ def _contact_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[st
     def alternation(words: dict[str, str]) -> str:
         return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
-    always = re.compile(rf"(?<![A-Za-z])(?:{alternation(CONTACT_VARIANTS_ALWAYS)})(?![A-Za-z])", re.IGNORECASE)
+    always = re.compile(
+        rf"(?<![A-Za-z])(?:{alternation(CONTACT_VARIANTS_ALWAYS)})(?![A-Za-z])", re.IGNORECASE
+    )
     prefixes = "|".join(re.escape(p) for p in sorted(CONTACT_PREFIXES, key=len, reverse=True))
     # A Latin word must not run on into more letters (加vip), a Chinese one into more characters (加威力).
     bounded = "|".join(
@@ -163,7 +161,11 @@ def _fold_contact_words(text: str, undone: list[Undo]) -> str:
     always, after_prefix, homophones = _contact_patterns()
     text = always.sub(lambda m: keep(m, _lookup(CONTACT_VARIANTS_ALWAYS, m.group(0))), text)
     text = after_prefix.sub(
-        lambda m: keep(m, _ASK_SPELLED.get(m.group("ask"), m.group("ask")) + _lookup(CONTACT_VARIANTS_AFTER_PREFIX, m.group("word"))),
+        lambda m: keep(
+            m,
+            _ASK_SPELLED.get(m.group("ask"), m.group("ask"))
+            + _lookup(CONTACT_VARIANTS_AFTER_PREFIX, m.group("word")),
+        ),
         text,
     )
     return homophones.sub(lambda m: keep(m, HOMOPHONE_WORDS[m.group(0)]), text)
@@ -196,7 +198,9 @@ def normalize(text: str) -> NormalizedText:
     characters (callers enforce their own, lower, limits first).
     """
     if not isinstance(text, str):
-        raise ValueError(f"The 'text' parameter of normalize must be a str; got {type(text).__name__} instead.")
+        raise ValueError(
+            f"The 'text' parameter of normalize must be a str; got {type(text).__name__} instead."
+        )
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(
             f"The 'text' parameter of normalize must be at most {MAX_TEXT_CHARS} characters; got {len(text)}."

@@ -1,0 +1,60 @@
+"""The family registry: each family is one recipe (a distinct structure and set of parts) with an id.
+
+The family id is the unit of the train/test split: whole families are held out, so a test score says
+how the model does on recipes it never saw. The id's first segment is the family's group: one of
+``model.labels.LABELS``, ``"hard_negative"`` or ``"normal"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from data.generator.parts import Gen
+from model.labels import LABELS
+
+GROUPS: tuple[str, ...] = (*LABELS, "hard_negative", "normal")
+
+IMAGE_KINDS: tuple[str, ...] = (
+    "chat_screenshot",
+    "payment_screenshot",
+    "order_list",
+    "product_photo",
+    "parcel_pile",
+    "lifestyle_photo",
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a recipe returns: the text before evasion, its labels, subtype and image."""
+
+    text: str
+    labels: tuple[str, ...]
+    kind: str
+    image_kind: str | None
+
+
+Recipe = Callable[[Gen], Draft]
+
+#: family id -> recipe, in registration order (which is the stable order list_families reports).
+FAMILIES: dict[str, Recipe] = {}
+
+
+def family(fid: str) -> Callable[[Recipe], Recipe]:
+    """Register a recipe under ``fid`` ("group/name"); the group must be a label, hard_negative or normal."""
+    group = fid.split("/", 1)[0]
+    if group not in GROUPS or "/" not in fid:
+        raise ValueError(f"The family id {fid!r} must look like '<group>/<name>' with group in {GROUPS}.")
+
+    def deco(fn: Recipe) -> Recipe:
+        if fid in FAMILIES:
+            raise ValueError(f"The family id {fid!r} is registered twice.")
+        FAMILIES[fid] = fn
+        return fn
+
+    return deco
+
+
+def group_of(fid: str) -> str:
+    return fid.split("/", 1)[0]
