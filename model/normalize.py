@@ -31,6 +31,7 @@ from model.normalize_tables import (
     CONTACT_VARIANTS_AFTER_PREFIX,
     CONTACT_VARIANTS_ALWAYS,
     HOMOPHONE_WORDS,
+    ORDINARY_AFTER_ASK,
     PINYIN_WORDS,
     SPELLED_DIGITS,
     TRADITIONAL_AMBIGUOUS,
@@ -139,9 +140,10 @@ def _contact_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[st
         rf"(?<![A-Za-z])(?:{alternation(CONTACT_VARIANTS_ALWAYS)})(?![A-Za-z])", re.IGNORECASE
     )
     prefixes = "|".join(re.escape(p) for p in sorted(CONTACT_PREFIXES, key=len, reverse=True))
-    # A Latin word must not run on into more letters (加vip), a Chinese one into more characters (加威力).
+    # A Latin word must not run on into more letters (加vip); a character that also starts ordinary
+    # words must not run on into one (加威力, 扣分).
     bounded = "|".join(
-        re.escape(w) + ("(?![A-Za-z])" if w.isascii() else f"(?![{_CJK}])")
+        re.escape(w) + ("(?![A-Za-z])" if w.isascii() else f"(?![{_CJK}])" if w in ORDINARY_AFTER_ASK else "")
         for w in sorted(CONTACT_VARIANTS_AFTER_PREFIX, key=len, reverse=True)
     )
     after_prefix = re.compile(rf"(?P<ask>{prefixes})\s?(?P<word>{bounded})", re.IGNORECASE)

@@ -30,6 +30,9 @@ CONTACT_VARIANTS_ALWAYS: Final[dict[str, str]] = {
     "威x": "微信",
     "薇x": "微信",
     "魏信": "微信",
+    "溦信": "微信",
+    "绿泡泡": "微信",
+    "绿色泡泡": "微信",
     "V商": "微商",
     "威商": "微商",
     "薇商": "微商",
@@ -48,6 +51,7 @@ CONTACT_VARIANTS_AFTER_PREFIX: Final[dict[str, str]] = {
     "薇": "微信",
     "威": "微信",
     "徽": "微信",
+    "溦": "微信",
     "v": "微信",
     "vx": "微信",
     "❤": "微信",
@@ -55,6 +59,10 @@ CONTACT_VARIANTS_AFTER_PREFIX: Final[dict[str, str]] = {
     "q": "QQ",
     "扣": "QQ",
 }
+
+#: Contact variants that also begin ordinary words after an ask (加威力, 扣分): folded only
+#: when no further character follows.
+ORDINARY_AFTER_ASK: Final[frozenset[str]] = frozenset({"威", "扣", "❤", "♥"})
 
 #: The asks that precede a contact word.
 CONTACT_PREFIXES: Final[tuple[str, ...]] = ("加", "+", "➕", "私", "联系", "留", "戳", "滴滴", "找我")
