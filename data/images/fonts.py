@@ -44,7 +44,9 @@ def font_path(weight: str = "regular") -> Path:
     Raises FileNotFoundError naming the Debian package to install when the font is missing.
     """
     if weight not in _FILES:
-        raise ValueError(f"The 'weight' parameter of font_path must be one of {WEIGHTS}; got {weight!r} instead.")
+        raise ValueError(
+            f"The 'weight' parameter of font_path must be one of {WEIGHTS}; got {weight!r} instead."
+        )
     filename = _FILES[weight]
     for directory in _FONT_DIRS:
         candidate = directory / filename

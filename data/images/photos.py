@@ -107,6 +107,12 @@ def load_real_photos() -> list[tuple[str, Image.Image]]:
     return [(name, image.copy()) for name, image in _load_all()]
 
 
+def real_photo_at(rng: random.Random) -> Image.Image:
+    """A uniformly chosen real photo, shared (not copied): callers must only read it (crop, resize)."""
+    photos = _load_all()
+    return photos[rng.randrange(len(photos))][1]
+
+
 def photo_role(name: str) -> str:
     """Return "product" or "lifestyle" for a photo name from :func:`load_real_photos`."""
     source, _, stem = name.partition("/")
@@ -116,22 +122,33 @@ def photo_role(name: str) -> str:
         for filename, role in _OPENCV_PHOTOS.items():
             if Path(filename).stem == stem:
                 return role
-    raise ValueError(f"The 'name' parameter of photo_role must be a name from load_real_photos(); got {name!r} instead.")
+    raise ValueError(
+        f"The 'name' parameter of photo_role must be a name from load_real_photos(); got {name!r} instead."
+    )
 
 
 def photos_by_role(role: str) -> list[str]:
     """Names of the available photos with ``role`` ("product" or "lifestyle"), deterministic order."""
     if role not in PHOTO_ROLES:
-        raise ValueError(f"The 'role' parameter of photos_by_role must be one of {PHOTO_ROLES}; got {role!r} instead.")
-    return [name for name, _ in _load_all() if photo_role(name) == role]
+        raise ValueError(
+            f"The 'role' parameter of photos_by_role must be one of {PHOTO_ROLES}; got {role!r} instead."
+        )
+    return list(_names_by_role(role))
+
+
+@functools.cache
+def _names_by_role(role: str) -> tuple[str, ...]:
+    return tuple(name for name, _ in _load_all() if photo_role(name) == role)
 
 
 def get_photo(name: str) -> Image.Image:
     """Return a copy of one real photo by name."""
-    for photo_name, image in _load_all():
-        if photo_name == name:
-            return image.copy()
-    raise ValueError(f"The 'name' parameter of get_photo must be a name from load_real_photos(); got {name!r} instead.")
+    image = dict(_load_all()).get(name)
+    if image is not None:
+        return image.copy()
+    raise ValueError(
+        f"The 'name' parameter of get_photo must be a name from load_real_photos(); got {name!r} instead."
+    )
 
 
 def photo_view(name: str, view_seed: int, *, max_side: int = 720) -> Image.Image:
@@ -154,5 +171,7 @@ def photo_view(name: str, view_seed: int, *, max_side: int = 720) -> Image.Image
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     scale = max_side / max(image.size)
     if scale < 1:
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR)
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR
+        )
     return image
