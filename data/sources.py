@@ -64,7 +64,9 @@ def _site_file(package: str, *parts: str) -> Path:
     for f in files:
         if str(f).endswith(suffix):
             return Path(str(f.locate()))
-    raise FileNotFoundError(f"{suffix} not found in the installed package {package!r}; run the setup command.")
+    raise FileNotFoundError(
+        f"{suffix} not found in the installed package {package!r}; run the setup command."
+    )
 
 
 def _pypi_licence(dist: str) -> str:
@@ -203,7 +205,7 @@ def clean_text(text: str) -> str | None:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_source(name: str) -> tuple[RealText, ...]:
     info = SOURCES[name]
     licence = info.licence()
