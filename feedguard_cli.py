@@ -9,7 +9,11 @@ from __future__ import annotations
 import typer
 
 from data.cli import app as data_app
+from eval.cli import app as eval_app
+from model.images_cli import app as images_app
+from model.score_cli import app as score_app
 from serve.cli import app as serve_app
+from train.cli import app as model_app
 
 app = typer.Typer(
     help="FeedGuard: scores friend-feed posts for micro-business (微商) spam.",
@@ -19,6 +23,8 @@ app = typer.Typer(
 
 # Verb groups: `feedguard data build`, ...
 app.add_typer(data_app, name="data")
+app.add_typer(model_app, name="model")
+app.add_typer(images_app, name="images")
 
 
 def _merge_top_level(source: typer.Typer) -> None:
@@ -26,6 +32,8 @@ def _merge_top_level(source: typer.Typer) -> None:
     app.registered_commands.extend(source.registered_commands)
 
 
+_merge_top_level(score_app)
+_merge_top_level(eval_app)
 _merge_top_level(serve_app)
 
 

@@ -1,0 +1,146 @@
+"""The release bundle: INT8 ONNX model + tokenizer + policy file, checked by one manifest.
+
+Training, evaluation, the service and the batch job all load the model through
+:func:`load_bundle`, so they cannot disagree about the labels, the tokenizer or the
+maximum length, and a file changed after the release was built is refused instead of
+silently scored with. No torch here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from model.labels import LABELS
+from model.onnx_classifier import OnnxTextClassifier
+from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
+
+RELEASE_DIR = Path(__file__).parent / "release"
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+#: Fields every manifest must carry; ``files`` and ``labels`` are filled in by write_manifest.
+REQUIRED_FIELDS = ("model_file", "policy_file", "max_length")
+_BUILD_HINT = "run `feedguard model build`"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hashed_files(directory: Path) -> list[Path]:
+    """Files the manifest covers: everything but the manifest, dotfiles and Markdown documentation.
+
+    The model card is excluded so that editing prose never makes a release unloadable.
+    """
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file()
+        and p.name != MANIFEST
+        and p.suffix.lower() != ".md"
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+
+
+def write_manifest(directory: Path, **fields: Any) -> Path:
+    """Write ``manifest.json`` into ``directory`` with the sha256 of every file present there.
+
+    Pass at least ``model_file``, ``policy_file`` and ``max_length``; add provenance such as
+    ``data_manifest_hash``, ``seed``, ``code_version``. Call it last, after all files are in place.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(
+            f"The 'directory' parameter of write_manifest must be an existing folder; got {directory}."
+        )
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if missing:
+        raise ValueError(f"write_manifest needs the fields {', '.join(missing)}; got only {sorted(fields)}.")
+    for key in ("model_file", "policy_file"):
+        if not (directory / str(fields[key])).is_file():
+            raise ValueError(
+                f"The '{key}' field of write_manifest must name a file in {directory}; got {fields[key]!r} instead."
+            )
+    if "labels" in fields and tuple(fields["labels"]) != LABELS:
+        raise ValueError(
+            f"The 'labels' field of write_manifest must be {list(LABELS)}; got {fields['labels']!r}."
+        )
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        **fields,
+        "labels": list(LABELS),
+        "files": {p.relative_to(directory).as_posix(): sha256_file(p) for p in _hashed_files(directory)},
+    }
+    path = directory / MANIFEST
+    path.write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+@dataclass
+class ModelBundle:
+    """A verified release: where it is, its manifest, the ready classifier and the policy file."""
+
+    directory: Path
+    manifest: dict
+    classifier: OnnxTextClassifier
+    policy_path: Path
+
+
+def read_manifest(directory: Path = RELEASE_DIR) -> dict:
+    """Parse and hash-check ``manifest.json``; raise with what to do when anything is off."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"No model release in {directory} (no {MANIFEST}); {_BUILD_HINT}.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); {_BUILD_HINT}.") from err
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise ValueError(
+            f"{path} has format {manifest.get('format')!r}; expected {MANIFEST_FORMAT}; {_BUILD_HINT}."
+        )
+    if tuple(manifest.get("labels", ())) != LABELS:
+        raise ValueError(f"{path} lists labels {manifest.get('labels')}; this code expects {list(LABELS)}.")
+    missing = [name for name in REQUIRED_FIELDS if name not in manifest]
+    if missing:
+        raise ValueError(f"{path} lacks the fields {', '.join(missing)}; {_BUILD_HINT}.")
+    files = manifest.get("files", {})
+    for name in (manifest["model_file"], manifest["policy_file"], TOKENIZER_FILE, CHAR_MAP_FILE):
+        if name not in files:
+            raise ValueError(f"{path} does not hash {name!r}; {_BUILD_HINT}.")
+    for name, expected in files.items():
+        file = directory / name
+        if not file.is_file():
+            raise FileNotFoundError(f"The release file {file} is missing; {_BUILD_HINT}.")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise ValueError(
+                f"The release file {file} has sha256 {actual[:12]}…, the manifest says {expected[:12]}…; "
+                f"it changed after the release was built; {_BUILD_HINT}."
+            )
+    return manifest
+
+
+def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None = None) -> ModelBundle:
+    """Load and verify a release: hashes, labels, tokenizer, ONNX session; the one way to get the model."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    tokenizer = PostTokenizer.load(directory)
+    classifier = OnnxTextClassifier(
+        directory / manifest["model_file"],
+        tokenizer,
+        int(manifest["max_length"]),
+        intra_op_threads=intra_op_threads,
+    )
+    return ModelBundle(directory, manifest, classifier, directory / manifest["policy_file"])

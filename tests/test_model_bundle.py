@@ -1,0 +1,137 @@
+"""Release bundle: a tiny end-to-end build (prune, export, quantize, manifest) and its checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model.bundle import MANIFEST, load_bundle, read_manifest, write_manifest
+from model.encoder_weights import build_e5_encoder
+from model.labels import LABELS
+from model.onnx_export import export_onnx, quantize_int8
+from model.text_classifier import TextClassifierModule, student_from_teacher
+from model.tokenizer import PostTokenizer
+from model.vocab import select_vocab
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+
+OPENERS = ["招代理", "新品上市", "今天", "宝妈看过来", "晒单", "周末", "诚招合伙人", "好消息"]
+MIDDLES = [
+    "月入过万",
+    "带孩子去公园",
+    "买二送一",
+    "零门槛",
+    "客户又回购了",
+    "和朋友吃火锅",
+    "包邮到家",
+    "下雨了",
+]
+ENDINGS = ["私我了解", "太开心了🎉", "✅✅ 正品保证", "有意者加微信", "感谢信任👍", "好好休息"]
+
+
+def corpus() -> list[str]:
+    """~500 varied posts from fragments (only the pipeline is under test, not the labels)."""
+    return [f"{a}，{b}，{c}" for a, b, c in product(OPENERS, MIDDLES, ENDINGS)][:500]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    texts = corpus()
+    base = PostTokenizer.base()
+    keep = select_vocab(texts, base)
+    tokenizer = base.pruned(keep)
+    torch.manual_seed(0)
+    teacher = TextClassifierModule(build_e5_encoder(keep))
+    student = student_from_teacher(teacher, [0, 6]).eval()
+    directory = tmp_path_factory.mktemp("release")
+    work = tmp_path_factory.mktemp("work")
+    fp32 = export_onnx(student, work / "model.onnx")
+    quantize_int8(fp32, directory / "model.int8.onnx")
+    tokenizer.save(directory)
+    (directory / "policy.json").write_text(json.dumps({"note": "test policy"}), encoding="utf-8")
+    (directory / "MODEL_CARD.md").write_text("# test card\n", encoding="utf-8")
+    write_manifest(
+        directory,
+        model_file="model.int8.onnx",
+        policy_file="policy.json",
+        max_length=64,
+        data_manifest_hash="0" * 64,
+        seed=0,
+        code_version="test",
+    )
+    return directory
+
+
+def test_end_to_end_bundle_predicts(release):
+    bundle = load_bundle(release, intra_op_threads=1)
+    assert bundle.manifest["labels"] == list(LABELS) and bundle.manifest["seed"] == 0
+    assert bundle.policy_path == release / "policy.json"
+    assert set(bundle.manifest["files"]) == {
+        "model.int8.onnx",
+        "policy.json",
+        "tokenizer.json",
+        "char_map.json",
+    }
+    probs = bundle.classifier.predict_proba(["招代理，月入过万，私我了解", "周末和家人去爬山", "Hello 👋"])
+    assert probs.shape == (3, len(LABELS)) and np.isfinite(probs).all()
+    sizes = {p.name: p.stat().st_size for p in release.iterdir()}
+    print(f"\nrelease sizes (bytes): {sizes}")
+
+
+def test_model_card_edits_do_not_break_the_release(release, tmp_path):
+    copy = shutil.copytree(release, tmp_path / "r")
+    (copy / "MODEL_CARD.md").write_text("# edited\n", encoding="utf-8")
+    read_manifest(copy)
+
+
+def test_tampered_file_is_refused(release, tmp_path):
+    copy = shutil.copytree(release, tmp_path / "r")
+    (copy / "policy.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match="changed after the release was built"):
+        load_bundle(copy)
+
+
+def test_missing_release_says_how_to_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match="feedguard model build"):
+        load_bundle(tmp_path)
+
+
+def test_missing_file_and_wrong_labels_are_refused(release, tmp_path):
+    copy = shutil.copytree(release, tmp_path / "r")
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"tokenizer\.json"):
+        load_bundle(copy)
+    other = shutil.copytree(release, tmp_path / "s")
+    manifest = json.loads((other / MANIFEST).read_text(encoding="utf-8"))
+    manifest["labels"] = ["spam"]
+    (other / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ValueError, match="labels"):
+        load_bundle(other)
+
+
+def test_write_manifest_requires_fields(release, tmp_path):
+    with pytest.raises(ValueError, match="max_length"):
+        write_manifest(release, model_file="model.int8.onnx", policy_file="policy.json")
+    with pytest.raises(ValueError, match="'model_file' field"):
+        write_manifest(tmp_path, model_file="nope.onnx", policy_file="policy.json", max_length=64)
+
+
+def test_serving_path_does_not_import_torch(release):
+    """The feed service embeds the bundle loader without torch: load and score in a fresh interpreter."""
+    code = (
+        "import sys; from model.bundle import load_bundle; "
+        f"b = load_bundle({str(release)!r}); b.classifier.predict_proba(['招代理']); "
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=MODEL_DIR.parent, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
