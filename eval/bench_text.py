@@ -1,0 +1,236 @@
+"""Text-model speed benchmark: one run, the same posts, every backend side by side.
+
+Compares the PyTorch FP32 teacher, the teacher exported to ONNX FP32 and INT8, and the
+INT8 student (what a build released is one of the INT8 rows) on posts drawn from the test
+split, so lengths are realistic. Throughput is measured at batch 32 with length-bucketed
+batches (each batch pads only to its own longest post: that is how the service runs);
+latency at batch 1 (one post per call) as p50/p99, also per token-length bucket.
+
+Not a test: speed is machine- and load-dependent (2 shared cores here). Run it with
+``python -m eval.bench_text --work var/model-build/default --data var/data/default``;
+the release build runs it and puts the table in the model card.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+#: Token-length buckets (upper bounds, inclusive) for the per-length latency table.
+LENGTH_BUCKETS = (32, 64, 128, 512)
+
+
+def _bucket_name(lo: int, hi: int) -> str:
+    return f"{lo + 1}-{hi} tokens"
+
+
+def _time_batched(predict: Callable[[list[str]], Any], texts: list[str], rounds: int) -> float:
+    """Best-of-``rounds`` posts/s for one call over all texts (the classifier batches by 32 itself)."""
+    best = 0.0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        predict(texts)
+        best = max(best, len(texts) / (time.perf_counter() - t0))
+    return best
+
+
+def _time_single(predict: Callable[[list[str]], Any], texts: list[str]) -> np.ndarray:
+    """Milliseconds per call with one post per call, for each post."""
+    out = np.zeros(len(texts))
+    for i, text in enumerate(texts):
+        t0 = time.perf_counter()
+        predict([text])
+        out[i] = (time.perf_counter() - t0) * 1000
+    return out
+
+
+def backends(
+    work: Path, max_length: int, batch_size: int = 32, threads: int | None = None
+) -> dict[str, Callable[[list[str]], Any]]:
+    """The benchmarked backends found in a build's work dir (``WORK/teacher/best``, ``WORK/onnx/*.onnx``)."""
+    from model.onnx_classifier import OnnxTextClassifier
+    from model.tokenizer import PostTokenizer
+
+    work = Path(work)
+    tok = PostTokenizer.load(work / "tokenizer")
+    out: dict[str, Callable[[list[str]], Any]] = {}
+    if (work / "teacher" / "best" / "config.json").is_file():
+        from model.text_classifier import TorchTextClassifier, load_module
+
+        clf = TorchTextClassifier(load_module(work / "teacher" / "best"), tok, max_length, batch_size)
+        out["PyTorch FP32 teacher"] = clf.predict_proba
+    for label, file in (
+        ("ONNX FP32 teacher", "teacher_fp32.onnx"),
+        ("ONNX INT8 teacher", "teacher_int8.onnx"),
+        ("ONNX INT8 student", "student_int8.onnx"),
+    ):
+        path = work / "onnx" / file
+        if path.is_file():
+            out[label] = OnnxTextClassifier(
+                path, tok, max_length, batch_size=batch_size, intra_op_threads=threads
+            ).predict_proba
+    if not out:
+        raise ValueError(
+            f"The 'work' parameter must be a release build's work dir; {str(work)!r} has no models."
+        )
+    return out
+
+
+def run_text_bench(
+    work: Path,
+    texts: Sequence[str],
+    *,
+    max_length: int = 128,
+    rounds: int = 3,
+    single_posts: int | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Measure every backend on ``texts``; returns a JSON-able dict (see :func:`bench_table`)."""
+    import os
+
+    import torch
+
+    from model.tokenizer import PostTokenizer
+
+    texts = list(texts)
+    if not texts:
+        raise ValueError("The 'texts' parameter of run_text_bench must not be empty.")
+    # Every backend gets the same threads: all cores unless told (a training run may have left torch on fewer).
+    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+    load_before = os.getloadavg()[0]
+    tok = PostTokenizer.load(Path(work) / "tokenizer")
+    lengths = np.minimum(tok.token_lengths(texts), max_length)
+    single = texts[: single_posts or len(texts)]
+    single_len = lengths[: len(single)]
+    result: dict[str, Any] = {
+        "posts": len(texts),
+        "mean_tokens": float(lengths.mean()),
+        "p50_tokens": float(np.median(lengths)),
+        "max_length": max_length,
+        "rounds": rounds,
+        "threads": threads or os.cpu_count(),
+        "models": {},
+    }
+    for name, predict in backends(Path(work), max_length, threads=threads).items():
+        predict(texts[:32])  # warm-up: sessions allocate on first run
+        per_sec = _time_batched(predict, texts, rounds)
+        ms = _time_single(predict, single)
+        buckets = {}
+        lo = 0
+        for hi in LENGTH_BUCKETS:
+            m = (single_len > lo) & (single_len <= hi)
+            if m.any():
+                buckets[_bucket_name(lo, hi)] = {
+                    "posts": int(m.sum()),
+                    "p50_ms": float(np.percentile(ms[m], 50)),
+                }
+            lo = hi
+        result["models"][name] = {
+            "posts_per_s_batch32": per_sec,
+            "p50_ms_batch1": float(np.percentile(ms, 50)),
+            "p99_ms_batch1": float(np.percentile(ms, 99)),
+            "by_length": buckets,
+        }
+    # The machine is shared: record how busy it was, so a slow figure can be read for what it is.
+    result["load_average"] = {
+        "before": round(load_before, 2),
+        "after": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+    }
+    ref = result["models"].get("PyTorch FP32 teacher", {}).get("posts_per_s_batch32")
+    for stats in result["models"].values():
+        stats["speedup_vs_torch_teacher"] = stats["posts_per_s_batch32"] / ref if ref else None
+    return result
+
+
+def bench_table(result: dict[str, Any]) -> str:
+    """Markdown table of a :func:`run_text_bench` result."""
+    buckets = sorted(
+        {b for m in result["models"].values() for b in m["by_length"]}, key=lambda b: int(b.split("-")[0])
+    )
+    head = [
+        "backend",
+        "posts/s (batch 32)",
+        "× PyTorch teacher",
+        "p50 ms (batch 1)",
+        "p99 ms (batch 1)",
+        *[f"p50 ms, {b}" for b in buckets],
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for name, m in result["models"].items():
+        speed = m.get("speedup_vs_torch_teacher")
+        cells = [
+            name,
+            f"{m['posts_per_s_batch32']:.0f}",
+            f"{speed:.1f}" if speed else "–",
+            f"{m['p50_ms_batch1']:.1f}",
+            f"{m['p99_ms_batch1']:.1f}",
+        ]
+        cells += [
+            f"{m['by_length'][b]['p50_ms']:.1f} (n={m['by_length'][b]['posts']})"
+            if b in m["by_length"]
+            else "–"
+            for b in buckets
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        f"{result['posts']} test-split posts, mean {result['mean_tokens']:.0f} tokens (median "
+        f"{result['p50_tokens']:.0f}, truncated at {result['max_length']}); throughput best of "
+        f"{result['rounds']} rounds, length-bucketed batches of 32, {result.get('threads', '?')} threads."
+    )
+    if "load_average" in result:
+        la = result["load_average"]
+        lines.append(
+            f"1-minute load average {la['before']} before and {la['after']} after, on {la['cores']} cores "
+            "(other jobs share this machine; above the core count the figures are pessimistic)."
+        )
+    return "\n".join(lines)
+
+
+app = typer.Typer(help="Benchmark the text model backends on test-split posts.", add_completion=False)
+
+
+@app.command()
+def main(
+    work: Annotated[Path, typer.Option(help="Release build work dir (holds teacher/, onnx/, tokenizer/).")],
+    data: Annotated[Path, typer.Option(help="Dataset build the posts are drawn from (its test split).")],
+    posts: Annotated[int, typer.Option(help="How many test posts to time.")] = 256,
+    max_length: Annotated[int, typer.Option(help="Token limit, as in the release manifest.")] = 128,
+    seed: Annotated[int, typer.Option(help="Seed for drawing the posts.")] = 13,
+    threads: Annotated[
+        int | None, typer.Option(help="Threads for every backend (default: all cores).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON result here.")] = None,
+) -> None:
+    """Print the benchmark table (Markdown)."""
+    from eval.text_report import load_eval_splits
+
+    if threads is not None and threads < 1:
+        typer.echo(f"error: --threads must be >= 1; got {threads}.", err=True)
+        raise typer.Exit(2)
+    if posts < 1:
+        typer.echo(f"error: --posts must be >= 1; got {posts}.", err=True)
+        raise typer.Exit(2)
+    try:
+        test = load_eval_splits(data, ("test",))["test"]
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(len(test.texts), size=min(posts, len(test.texts)), replace=False))
+        result = run_text_bench(work, [test.texts[i] for i in idx], max_length=max_length, threads=threads)
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(bench_table(result))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,107 @@
+"""`feedguard eval`: the text model's evaluation report (Markdown + PNG).
+
+Scores the release (INT8 ONNX through :func:`model.bundle.load_bundle`, calibrated and
+thresholded by its ``policy.json``) on the dataset's ``test``, ``evasion`` and
+``real_normal`` splits and the hand-written dev set, and puts it next to the other
+models of the build that produced it (baseline, PyTorch teacher and student, INT8
+teacher and student, read from ``WORK/predictions``) when ``--work`` is given.
+Bad input exits with code 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+app = typer.Typer(help="Evaluate the text model.", no_args_is_help=True)
+
+SPLITS = ("test", "evasion", "real_normal")
+#: Build models shown next to the release, and how their scores are read.
+BUILD_MODELS = {
+    "baseline": "char 1-3-gram TF-IDF + LR, threshold 0.5",
+    "teacher_torch": "PyTorch FP32 teacher, raw sigmoid, threshold 0.5",
+    "student_torch": "PyTorch FP32 student, raw sigmoid, threshold 0.5",
+    "teacher_onnx_int8": "ONNX INT8 teacher, raw sigmoid, threshold 0.5",
+    "student_onnx_int8": "ONNX INT8 student, raw sigmoid, threshold 0.5",
+}
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command("eval")
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="Dataset build dir (feedguard data build --out DIR).")],
+    release: Annotated[Path | None, typer.Option(help="Release dir (default model/release).")] = None,
+    work: Annotated[
+        Path | None, typer.Option(help="The release build's work dir, to compare its other models.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Report dir (README.md + PNG + metrics.json).")] = Path(
+        "eval/reports/text"
+    ),
+    threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: all cores).")] = None,
+) -> None:
+    """Write the evaluation report for the release (and the build's other models)."""
+    from eval.text_report import (
+        BUILD_SPLIT_ORDER,
+        ModelScores,
+        load_eval_splits,
+        load_predictions,
+        write_text_report,
+    )
+    from model.bundle import RELEASE_DIR, load_bundle
+    from model.policy import Policy
+
+    if not (data / "dataset" / "dataset_dict.json").is_file():
+        _fail(
+            f"--data must be a dataset build (DIR/dataset); got {str(data)!r} (run `feedguard data build`)."
+        )
+    if work is not None and not (work / "predictions").is_dir():
+        _fail(f"--work must be a release build's work dir (with predictions/); got {str(work)!r}.")
+    if threads is not None and threads < 1:
+        _fail(f"--threads must be >= 1; got {threads}.")
+    try:
+        bundle = load_bundle(release or RELEASE_DIR, intra_op_threads=threads)
+        policy = Policy.load(bundle.policy_path)
+        splits = load_eval_splits(data, SPLITS)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    release_scores = {
+        name: policy.calibrate(bundle.classifier.logits(split.texts), kind="logits")
+        for name, split in splits.items()
+    }
+    models: list[ModelScores] = []
+    if work is not None:
+        preds = load_predictions(work)
+        for name, note in BUILD_MODELS.items():
+            per_split = {s: 1.0 / (1.0 + np.exp(-v)) for s, v in preds.get(name, {}).items() if s in splits}
+            ok = {s: v for s, v in per_split.items() if v.shape == splits[s].y.shape}
+            if len(ok) < len(per_split):
+                _fail(
+                    f"--work predictions for {name} do not match the splits of --data; pass the build's own data."
+                )
+            if ok:
+                models.append(ModelScores(name, ok, 0.5, note))
+    role = bundle.manifest.get("model_role", "model")
+    models.append(
+        ModelScores(
+            "release",
+            release_scores,
+            policy.thresholds["label"],
+            f"{role} INT8, calibrated, policy thresholds",
+        )
+    )
+    result = write_text_report(splits, models, out, policy=policy)
+    release_metrics = result["metrics"]["release"]
+    for name in BUILD_SPLIT_ORDER:
+        if name in release_metrics:
+            m = release_metrics[name]
+            typer.echo(
+                f"{name}: macro-F1 {m['macro_f1']:.3f}, normal posts flagged {m['normal_flag_rate']:.2%} ({m['rows']} posts)"
+            )
+    typer.echo(f"report: {out / 'README.md'}")

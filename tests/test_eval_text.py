@@ -1,0 +1,147 @@
+"""Text-model metrics on hand-checkable arrays, and the report they feed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.bench_text import bench_table
+from eval.text_metrics import (
+    agreement,
+    confusion,
+    expected_calibration_error,
+    flag_rate,
+    label_metrics,
+    parity,
+    per_trick_recall,
+    threshold_vector,
+)
+from eval.text_report import EvalSplit, ModelScores, write_text_report
+from model.labels import EVASION_TRICKS, LABELS
+
+Y = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0]], dtype=float)
+P = np.array(
+    [[0.9, 0.1, 0.1], [0.4, 0.1, 0.1], [0.2, 0.8, 0.1], [0.1, 0.1, 0.7], [0.6, 0.1, 0.1], [0.1, 0.1, 0.2]]
+)
+
+
+def test_label_metrics_match_a_hand_count() -> None:
+    m = label_metrics(Y, P, 0.5)
+    hs = m["per_label"]["hard_sell"]
+    # hard_sell: TP row 0, FN row 1, FP row 4.
+    assert hs["precision"] == pytest.approx(0.5) and hs["recall"] == pytest.approx(0.5) and hs["support"] == 2
+    assert m["per_label"]["recruitment"]["f1"] == 1.0 and m["per_label"]["fake_proof"]["f1"] == 1.0
+    assert m["macro_f1"] == pytest.approx((0.5 + 1 + 1) / 3)
+    # A label threshold per label: raising hard_sell's removes the false positive and the true positive.
+    strict = label_metrics(Y, P, {"hard_sell": 0.95, "recruitment": 0.5, "fake_proof": 0.5})
+    assert strict["per_label"]["hard_sell"]["recall"] == 0.0
+
+
+def test_flag_rate_is_the_false_positive_rate_over_normal_rows() -> None:
+    assert flag_rate(P, 0.5, Y) == pytest.approx(0.5)  # row 4 of the two normal rows
+    assert flag_rate(P, 0.5) == pytest.approx(4 / 6)
+    assert np.isnan(flag_rate(P[:1], 0.5, Y[:1]))
+
+
+def test_per_trick_recall_counts_true_labels_of_posts_with_the_trick() -> None:
+    tricks = [("homophone",), ("homophone", "pinyin"), ("pinyin",), (), ("homophone",), ()]
+    r = per_trick_recall(Y, P, tricks, 0.5)
+    assert r["homophone"] == {"posts": 3, "recall": 0.5}  # rows 0 (found) and 1 (missed); row 4 is normal
+    assert r["pinyin"] == {"posts": 2, "recall": 0.5}
+    assert set(r) <= set(EVASION_TRICKS) and "digits" not in r
+
+
+def test_none_threshold_never_fires() -> None:
+    vec = threshold_vector({"hard_sell": None, "recruitment": 0.5, "fake_proof": 0.5})
+    assert np.isinf(vec[0])
+    assert (
+        label_metrics(Y, P, {"hard_sell": None, "recruitment": 0.5, "fake_proof": 0.5})["per_label"][
+            "hard_sell"
+        ]["recall"]
+        == 0.0
+    )
+
+
+def test_confusion_parity_agreement_and_ece() -> None:
+    cm = confusion(Y, P, 0.5)["hard_sell"]
+    np.testing.assert_array_equal(cm, [[3, 1], [1, 1]])
+    p = parity(P, P + 0.15, 0.5)  # only row 1's hard_sell (0.40 -> 0.55) crosses the threshold
+    assert p["max_abs_diff"] == pytest.approx(0.15) and p["label_decision_agreement"] == pytest.approx(5 / 6)
+    assert agreement(["a", "b"], ["a", "c"]) == 0.5
+    rng = np.random.default_rng(0)
+    probs = rng.random((20_000, len(LABELS)))
+    calibrated = (rng.random(probs.shape) < probs).astype(float)
+    assert max(expected_calibration_error(probs, calibrated).values()) < 0.02
+    assert min(expected_calibration_error(probs, 1 - calibrated).values()) > 0.3
+
+
+def test_bad_shapes_are_refused() -> None:
+    with pytest.raises(ValueError, match="must both have shape"):
+        label_metrics(Y, P[:, :2])
+    with pytest.raises(ValueError, match="'tricks' parameter"):
+        per_trick_recall(Y, P, [()], 0.5)
+
+
+def test_report_has_tables_plots_and_the_same_figures(tmp_path: Path) -> None:
+    splits = {
+        "test": EvalSplit("test", ["x"] * 6, Y, [("homophone",)] * 6),
+        "real_normal": EvalSplit("real_normal", ["x"] * 3, np.zeros((3, 3))),
+    }
+    models = [
+        ModelScores("baseline", {"test": P, "real_normal": np.full((3, 3), 0.2)}, 0.5, "n-grams"),
+        ModelScores(
+            "release",
+            {"test": P, "real_normal": np.array([[0.9, 0, 0], [0, 0, 0], [0, 0, 0]])},
+            {"hard_sell": 0.5, "recruitment": 0.5, "fake_proof": 0.5},
+            "calibrated",
+        ),
+    ]
+    result = write_text_report(splits, models, tmp_path)
+    md = (tmp_path / "README.md").read_text()
+    assert "| baseline |" in md and "| release |" in md and "33.33 %" in md  # 1 of 3 real posts flagged
+    assert result["metrics"]["release"]["test"]["macro_f1"] == pytest.approx(label_metrics(Y, P)["macro_f1"])
+    assert {"pr_test.png", "confusion_test.png", "hist_test.png", "tricks_test.png"} <= set(result["files"])
+    assert "pr_real_normal.png" not in result["files"]  # no positives: no PR curve
+    for name in result["files"]:
+        assert (tmp_path / name).stat().st_size > 1000
+    assert (
+        json.loads((tmp_path / "metrics.json").read_text())["baseline"]["real_normal"]["normal_flag_rate"]
+        == 0.0
+    )
+    with pytest.raises(ValueError, match="scores of shape"):
+        write_text_report(splits, [ModelScores("bad", {"test": P[:2]})], tmp_path / "bad")
+
+
+def test_bench_table_lists_every_backend() -> None:
+    result = {
+        "posts": 10,
+        "mean_tokens": 30.0,
+        "p50_tokens": 28.0,
+        "max_length": 128,
+        "rounds": 3,
+        "models": {
+            "PyTorch FP32 teacher": {
+                "posts_per_s_batch32": 50.0,
+                "p50_ms_batch1": 40.0,
+                "p99_ms_batch1": 60.0,
+                "by_length": {"1-32 tokens": {"posts": 6, "p50_ms": 30.0}},
+                "speedup_vs_torch_teacher": 1.0,
+            },
+            "ONNX INT8 student": {
+                "posts_per_s_batch32": 400.0,
+                "p50_ms_batch1": 3.0,
+                "p99_ms_batch1": 5.0,
+                "by_length": {
+                    "1-32 tokens": {"posts": 6, "p50_ms": 2.0},
+                    "33-64 tokens": {"posts": 4, "p50_ms": 4.0},
+                },
+                "speedup_vs_torch_teacher": 8.0,
+            },
+        },
+    }
+    table = bench_table(result)
+    assert "| ONNX INT8 student | 400 | 8.0 | 3.0 | 5.0 | 2.0 (n=6) | 4.0 (n=4) |" in table
+    assert "| PyTorch FP32 teacher | 50 | 1.0 | 40.0 | 60.0 | 30.0 (n=6) | – |" in table

@@ -1,0 +1,63 @@
+"""The n-gram baseline: it learns, it round-trips through JSON + npz, and it refuses bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.labels import LABELS
+from train.baseline import NgramBaseline
+from train.dataset import labels_to_matrix
+
+TEXTS = [
+    "面膜包邮，私聊下单",
+    "加微信下单今天特价",
+    "招代理宝妈在家就能做",
+    "零门槛加盟月入过万",
+    "今天又发了两百单",
+    "客户反馈图又来了",
+    "周末和家人去爬山",
+    "今天做了红烧肉",
+] * 3
+LABELS_PER_TEXT = [
+    ["hard_sell"],
+    ["hard_sell"],
+    ["recruitment"],
+    ["recruitment"],
+    ["fake_proof"],
+    ["fake_proof"],
+    [],
+    [],
+] * 3
+
+
+def test_fits_predicts_and_round_trips(tmp_path: Path) -> None:
+    y = labels_to_matrix(LABELS_PER_TEXT)
+    model = NgramBaseline().fit(TEXTS, y)
+    probs = model.predict_proba(TEXTS)
+    assert probs.shape == (len(TEXTS), len(LABELS))
+    assert ((probs >= 0.5) == (y == 1)).all()
+    # Evasion is normalized away before the n-grams: 薇信 reads as 微信.
+    evaded = model.predict_proba(["加薇信下单今天特价"])[0]
+    assert evaded[LABELS.index("hard_sell")] > 0.5
+    model.save(tmp_path / "b")
+    assert not list((tmp_path / "b").glob("*.pkl"))
+    again = NgramBaseline.load(tmp_path / "b")
+    np.testing.assert_allclose(again.predict_proba(TEXTS), probs)
+
+
+def test_a_label_with_one_class_gets_a_constant_score() -> None:
+    y = labels_to_matrix([[], ["hard_sell"]] * 4)
+    probs = NgramBaseline().fit(["周末爬山", "面膜包邮"] * 4, y).predict_proba(["随便什么"])
+    assert probs[0, LABELS.index("recruitment")] < 0.01
+
+
+def test_bad_input_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"'y' parameter of NgramBaseline\.fit"):
+        NgramBaseline().fit(["a", "b"], np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="not fitted"):
+        NgramBaseline().predict_proba(["a"])
+    with pytest.raises(ValueError, match=r"baseline\.json"):
+        NgramBaseline.load(tmp_path)

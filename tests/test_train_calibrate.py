@@ -1,0 +1,125 @@
+"""Calibration fits and precision-target thresholds, on data whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.labels import LABELS
+from model.policy import Policy
+from train.calibrate import (
+    CalibrationConfig,
+    build_policy,
+    choose_threshold,
+    expected_calibration_error,
+    fit_label_calibration,
+    group_weights,
+    load_default_rules,
+)
+
+
+def test_platt_recovers_the_scale_and_bias_that_generated_the_labels() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, 20_000)
+    y = rng.random(z.size) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))
+    cal = fit_label_calibration(z, y, method="platt", prior_strength=0.0)
+    assert cal.scale == pytest.approx(0.5, abs=0.05)
+    assert cal.bias == pytest.approx(-1.0, abs=0.1)
+    temp = fit_label_calibration(z, y, method="temperature", prior_strength=0.0)
+    assert temp.bias == 0.0 and temp.method == "temperature"
+
+
+def test_calibration_lowers_the_error_of_an_overconfident_model() -> None:
+    rng = np.random.default_rng(1)
+    true_logit = rng.normal(0, 1.5, 5000)
+    y = (rng.random(true_logit.size) < 1 / (1 + np.exp(-true_logit))).astype(float)
+    overconfident = 4.0 * true_logit
+    before = expected_calibration_error(1 / (1 + np.exp(-overconfident)), y)
+    cal = fit_label_calibration(overconfident, y)
+    after = expected_calibration_error(cal.apply(overconfident), y)
+    assert after < before / 3
+
+
+def test_separable_data_keeps_a_finite_fit() -> None:
+    z = np.r_[np.full(50, -3.0), np.full(50, 3.0)]
+    y = np.r_[np.zeros(50), np.ones(50)]
+    cal = fit_label_calibration(z, y)
+    assert np.isfinite(cal.scale) and np.isfinite(cal.bias) and cal.scale > 0
+
+
+def test_threshold_is_the_lowest_score_meeting_the_target() -> None:
+    scores = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4])
+    y = np.array([1, 1, 1, 1, 0, 1, 0, 0])
+    choice = choose_threshold(scores, y, 0.8, min_support=1)
+    # Cut at 0.6: 5 of 6 over it are positive (0.833 >= 0.8); at 0.5 it is 5/7.
+    assert choice.threshold == 0.6
+    assert choice.precision == pytest.approx(5 / 6)
+    assert choice.recall == 1.0 and choice.support == 6
+    strict = choose_threshold(scores, y, 1.0, min_support=1)
+    assert strict.threshold == 0.8 and strict.support == 4
+
+
+def test_threshold_needs_support_and_a_reachable_target() -> None:
+    scores = np.array([0.9, 0.8, 0.7])
+    y = np.array([1, 0, 0])
+    assert choose_threshold(scores, y, 0.9, min_support=2).threshold is None
+    assert choose_threshold(scores, y, 0.9, min_support=1).threshold == 0.9
+    assert choose_threshold(scores, np.zeros(3), 0.5, min_support=1).threshold is None
+
+
+def test_ties_are_never_split() -> None:
+    scores = np.array([0.9, 0.5, 0.5, 0.5])
+    y = np.array([1, 1, 0, 0])
+    # Cutting "inside" the tied 0.5s is impossible: either all three are over or none.
+    assert choose_threshold(scores, y, 0.6, min_support=1).threshold == 0.9
+
+
+def test_group_weights_give_each_source_equal_total_weight() -> None:
+    w = group_weights(["validation"] * 90 + ["dev"] * 10)
+    assert w[:90].sum() == pytest.approx(w[90:].sum())
+    assert w.sum() == pytest.approx(100)
+
+
+def test_build_policy_meets_targets_and_orders_actions() -> None:
+    rng = np.random.default_rng(3)
+    n = 4000
+    y = (rng.random((n, len(LABELS))) < 0.3).astype(float)
+    logits = np.where(y == 1, rng.normal(2.5, 1.5, y.shape), rng.normal(-2.5, 1.5, y.shape))
+    groups = ["validation"] * 3000 + ["dev"] * 1000
+    policy = build_policy(logits, y, groups, CalibrationConfig(), chosen_on={"model": "test"})
+    probs = policy.calibrate(logits, kind="logits")
+    w = group_weights(groups)
+    for action, target in policy.targets.items():
+        for label, threshold in policy.thresholds[action].items():
+            assert threshold is not None, (action, label)
+            j = LABELS.index(label)
+            over = probs[:, j] >= threshold
+            precision = (w * over * y[:, j]).sum() / (w * over).sum()
+            assert precision >= target - 1e-9
+    for label in ("recruitment", "fake_proof"):
+        assert (
+            policy.thresholds["label"][label]
+            <= policy.thresholds["review"][label]
+            <= policy.thresholds["hide"][label]
+        )
+    assert policy.chosen_on["rows"] == {"dev": 1000, "validation": 3000}
+    assert policy.rules == load_default_rules()
+    assert set(policy.metrics["ece_after"]) == set(LABELS)
+    assert Policy.from_dict(policy.to_dict()).to_dict() == policy.to_dict()
+
+
+def test_default_rules_cover_what_the_scorer_reads() -> None:
+    from model.scorer import FUSION_RULES
+
+    assert set(FUSION_RULES) <= set(load_default_rules())
+
+
+def test_bad_config_and_shapes_are_refused() -> None:
+    with pytest.raises(ValueError, match="'label_precision' parameter of CalibrationConfig"):
+        CalibrationConfig(label_precision=1.5)
+    with pytest.raises(ValueError, match="'method'"):
+        CalibrationConfig(method="isotonic")
+    with pytest.raises(ValueError, match="must both have shape"):
+        build_policy(np.zeros((3, 2)), np.zeros((3, 2)), ["a"] * 3)
+    with pytest.raises(ValueError, match="'groups'"):
+        build_policy(np.zeros((3, 3)), np.zeros((3, 3)), ["a"] * 2)

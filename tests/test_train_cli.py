@@ -1,0 +1,58 @@
+"""`feedguard model ...` and `feedguard eval`: help texts and one-line usage errors (exit code 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eval.cli import app as eval_app
+from train.cli import app as model_app
+
+
+@pytest.mark.parametrize("verb", ["build", "baseline", "train-teacher", "distill", "calibrate"])
+def test_every_model_verb_has_help(verb: str) -> None:
+    result = CliRunner().invoke(model_app, [verb, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--size", "huge"], "--size must be one of small, default"),
+        (["build", "--data", "/nonexistent"], "--data must be a dataset build"),
+        (["build", "--budget-minutes", "0"], "--budget-minutes must be > 0"),
+        (
+            ["build", "--student-layers", "6", "--teacher-layers", "4"],
+            "--student-layers and --teacher-layers",
+        ),
+        (["build", "--threads", "0"], "--threads must be > 0"),
+        (["baseline", "--data", "/nonexistent"], "--data must be a dataset build"),
+        (
+            [
+                "calibrate",
+                "--data",
+                "/nonexistent",
+                "--model",
+                "m.onnx",
+                "--tokenizer",
+                "t",
+                "--out",
+                "p.json",
+            ],
+            "--data must be a dataset build",
+        ),
+    ],
+)
+def test_model_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(model_app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_eval_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(eval_app, ["--data", str(tmp_path)])
+    assert result.exit_code == 2 and "--data must be a dataset build" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert CliRunner().invoke(eval_app, ["--help"]).exit_code == 0

@@ -1,0 +1,302 @@
+"""The training loop: bucketing, exact resume, early stopping, time budget, distillation.
+
+A tiny randomly initialised BERT (2 layers, hidden 32) on the real pruned e5 tokenizer keeps
+every run to a few seconds; the loop cannot tell it from the real encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import BertConfig, BertModel
+
+from model.labels import LABELS
+from model.text_classifier import TextClassifierModule, save_module
+from model.tokenizer import PostTokenizer
+from model.vocab import select_vocab
+from train.dataset import TextSplit, labels_to_matrix
+from train.distill import distill_student, spread_layers
+from train.finetune import (
+    TrainConfig,
+    bucketed_batches,
+    latest_checkpoint,
+    load_result,
+    predict_logits,
+    train_classifier,
+)
+
+SELL = ["面膜包邮，私聊下单", "加微信下单，今天特价", "减肥茶买二送一，私我", "代购包包，现货秒发，加V"]
+RECRUIT = ["招代理，宝妈在家就能做", "零门槛加盟，月入过万", "招募合伙人，一件代发", "团队培训带你飞，躺赚"]
+PROOF = [
+    "今天又发了两百单，打包到手抽筋",
+    "客户反馈图又来了，回购第三次",
+    "收款截图，今日战绩",
+    "又提新车了，感谢团队",
+]
+NORMAL = [
+    "周末和家人去爬山",
+    "今天做了红烧肉，好吃",
+    "猫咪睡了一下午",
+    "下雨了记得带伞",
+    "加班到十点，好累",
+    "孩子考试进步了",
+]
+
+
+def _split(name: str, n: int, seed: int) -> TextSplit:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    pools = [(SELL, ["hard_sell"]), (RECRUIT, ["recruitment"]), (PROOF, ["fake_proof"]), (NORMAL, [])]
+    for i in range(n):
+        pool, lab = pools[i % len(pools)]
+        texts.append(f"{pool[rng.integers(len(pool))]}{'！' * int(rng.integers(0, 4))}")
+        labels.append(lab)
+    return TextSplit(name=name, texts=texts, y=labels_to_matrix(labels))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; on a shared machine two threads oversubscribe."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> PostTokenizer:
+    base = PostTokenizer.base()
+    return base.pruned(select_vocab(SELL + RECRUIT + PROOF + NORMAL, base, cjk_single_chars=False))
+
+
+def make_module(tok: PostTokenizer, layers: int = 2, seed: int = 0) -> TextClassifierModule:
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=66,
+        pad_token_id=1,
+    )
+    return TextClassifierModule(BertModel(config, add_pooling_layer=False))
+
+
+CONFIG = TrainConfig(
+    max_length=32,
+    batch_size=8,
+    max_steps=8,
+    eval_every=4,
+    checkpoint_every=4,
+    probe_steps=2,
+    learning_rate=1e-3,
+    head_learning_rate=1e-2,
+    bucket_batches=2,
+    seed=5,
+    threads=1,  # fixed: a tuned thread count changes float summation order between runs
+)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[TextSplit, dict[str, TextSplit]]:
+    return _split("train", 48, 1), {"validation": _split("validation", 16, 2), "dev": _split("dev", 8, 3)}
+
+
+def test_bucketed_batches_cover_every_row_once_and_are_reproducible() -> None:
+    lengths = np.random.default_rng(0).integers(3, 100, 103)
+    batches = bucketed_batches(lengths, batch_size=8, seed=1, epoch=0, window=4)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(103))
+    assert all(len(b) <= 8 for b in batches)
+    again = bucketed_batches(lengths, batch_size=8, seed=1, epoch=0, window=4)
+    assert all((a == b).all() for a, b in zip(batches, again, strict=True))
+    other = bucketed_batches(lengths, batch_size=8, seed=1, epoch=1, window=4)
+    assert any(not np.array_equal(a, b) for a, b in zip(batches, other, strict=False))
+    # Inside a batch, lengths are close: the spread is far below that of a random batch.
+    spread = np.mean([np.ptp(lengths[b]) for b in batches if len(b) > 1])
+    assert spread < np.ptp(lengths) / 3
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumes_to_exactly_the_same_weights(tokenizer, data, tmp_path: Path) -> None:
+    train, selection = data
+    full = train_classifier(
+        make_module(tokenizer),
+        tokenizer,
+        train,
+        selection,
+        CONFIG,
+        tmp_path / "full",
+        fingerprint="f",
+        progress=False,
+    )
+    assert full.steps == 8 and full.stopped == "reached 8 steps"
+
+    def kill_at_6(step: int, total: int) -> None:
+        if step == 6:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_classifier(
+            make_module(tokenizer),
+            tokenizer,
+            train,
+            selection,
+            CONFIG,
+            tmp_path / "killed",
+            fingerprint="f",
+            progress=False,
+            on_step=kill_at_6,
+        )
+    assert latest_checkpoint(tmp_path / "killed", "f").name == "step-0000004"
+    assert latest_checkpoint(tmp_path / "killed", "other") is None
+    # A fresh process would rebuild the module from scratch; the checkpoint brings it back.
+    resumed = train_classifier(
+        make_module(tokenizer, seed=99),
+        tokenizer,
+        train,
+        selection,
+        CONFIG,
+        tmp_path / "killed",
+        fingerprint="f",
+        progress=False,
+    )
+    assert resumed.steps == 8
+    a = load_file(str(tmp_path / "full" / "checkpoints" / "step-0000008" / "model.safetensors"))
+    b = load_file(str(tmp_path / "killed" / "checkpoints" / "step-0000008" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert [h["score"] for h in resumed.history] == [h["score"] for h in full.history]
+    assert (tmp_path / "killed" / "train.log").read_text().count("resumed from") == 1
+    assert load_result(tmp_path / "killed", "f") is not None
+    assert load_result(tmp_path / "killed", "changed-config") is None
+
+
+def test_training_learns_the_toy_task(tokenizer, data, tmp_path: Path) -> None:
+    train, selection = data
+    module = make_module(tokenizer)
+    before = predict_logits(module, tokenizer, selection["validation"].texts, 32)
+    config = replace(CONFIG, max_steps=40, eval_every=20, checkpoint_every=40, freeze_embeddings=False)
+    result = train_classifier(module, tokenizer, train, selection, config, tmp_path / "run", progress=False)
+    from model.text_classifier import load_module
+
+    best = load_module(result.best_dir)
+    after = predict_logits(best, tokenizer, selection["validation"].texts, 32)
+    y = selection["validation"].y
+
+    def bce(logits: np.ndarray) -> float:
+        p = 1 / (1 + np.exp(-logits))
+        return float(-(y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9)).mean())
+
+    assert bce(after) < bce(before) * 0.7
+    assert result.best_score > 0.5
+
+
+def test_early_stopping_when_nothing_improves(tokenizer, data, tmp_path: Path) -> None:
+    train, selection = data
+    frozen = replace(
+        CONFIG, learning_rate=0.0, head_learning_rate=0.0, eval_every=1, patience=2, max_steps=50
+    )
+    result = train_classifier(
+        make_module(tokenizer), tokenizer, train, selection, frozen, tmp_path / "r", progress=False
+    )
+    assert result.stopped.startswith("early stop") and result.steps == 3 and result.best_step == 1
+
+
+def test_a_time_budget_fixes_the_step_count_from_measured_step_time(tokenizer, data, tmp_path: Path) -> None:
+    train, selection = data
+    budget = replace(
+        CONFIG, max_steps=None, epochs=50.0, time_budget_s=3.0, eval_every=1000, checkpoint_every=1000
+    )
+    result = train_classifier(
+        make_module(tokenizer), tokenizer, train, selection, budget, tmp_path / "b", progress=False
+    )
+    cap = 50 * 6  # 48 rows / batch 8 = 6 steps per epoch
+    assert result.step_time_s > 0
+    assert 2 < result.total_steps < cap and result.steps <= result.total_steps
+    assert result.stopped in (f"reached {result.total_steps} steps", "time budget spent")
+    assert "measured" in (tmp_path / "b" / "train.log").read_text()
+
+
+def test_distillation_starts_from_teacher_layers_and_caches_soft_labels(
+    tokenizer, data, tmp_path: Path
+) -> None:
+    train, selection = data
+    teacher = make_module(tokenizer, layers=2)
+    save_module(teacher, tmp_path / "teacher")
+    config = replace(CONFIG, max_steps=4, eval_every=4, checkpoint_every=4)
+    result = distill_student(
+        tmp_path / "teacher", tokenizer, train, selection, 1, config, tmp_path / "student", progress=False
+    )
+    assert result.steps == 4
+    cfg = json.loads((result.best_dir / "config.json").read_text())
+    assert cfg["encoder"]["num_hidden_layers"] == 1
+    cached = np.load(tmp_path / "student" / "checkpoints" / "step-0000004" / "teacher_logits.npy")
+    seen = ~np.isnan(cached[:, 0])
+    assert seen.sum() == min(len(train), 4 * config.batch_size)
+    # The cached soft labels are the teacher's own logits for those rows.
+    idx = np.flatnonzero(seen)[:5]
+    expected = predict_logits(teacher, tokenizer, [train.texts[i] for i in idx], 32)
+    np.testing.assert_allclose(cached[idx], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="'layers' parameter of distill_student"):
+        distill_student(tmp_path / "teacher", tokenizer, train, selection, [5], config, tmp_path / "bad")
+
+
+def test_spread_layers_keeps_the_last_layer() -> None:
+    assert spread_layers(12, 4) == [0, 4, 7, 11]
+    assert spread_layers(12, 1) == [11]
+    assert spread_layers(12, 12) == list(range(12))
+    with pytest.raises(ValueError, match="'keep' parameter"):
+        spread_layers(4, 5)
+
+
+def test_bad_config_and_inputs_are_refused(tokenizer, data, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'batch_size' parameter of TrainConfig"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="'distill_alpha'"):
+        TrainConfig(distill_alpha=2.0)
+    _, selection = data
+    empty = TextSplit("train", [], np.zeros((0, len(LABELS)), dtype=np.float32))
+    with pytest.raises(ValueError, match="'train' parameter"):
+        train_classifier(
+            make_module(tokenizer), tokenizer, empty, selection, CONFIG, tmp_path / "e", progress=False
+        )
+
+
+def test_thread_tuner_trials_the_other_count_then_keeps_the_faster() -> None:
+    from train.finetune import ThreadTuner
+
+    before = torch.get_num_threads()
+    try:
+        fixed = ThreadTuner(torch, 1)
+        assert not fixed.enabled and torch.get_num_threads() == 1 and fixed.first_untimed_steps == 1
+        tuner = ThreadTuner(torch, None, every=10, trial=2)
+        if not tuner.enabled:
+            pytest.skip("one CPU core: nothing to choose between")
+        most = max(tuner.candidates)
+        tuner.incumbent = most
+        seen = []
+        for step in range(0, 20):
+            tuner.before(step)
+            seen.append(torch.get_num_threads())
+            # Pretend the one-thread steps did far more tokens in the same time.
+            tuner.after(step, 10_000 if torch.get_num_threads() == 1 else 10)
+        assert seen[0] == most  # warm-up step on the incumbent, not timed
+        assert seen[1:3] == [1, 1]  # trial of the other count
+        assert seen[3:5] == [most, most]  # the incumbent timed for comparison
+        assert tuner.incumbent == 1 and seen[5:13] == [1] * 8  # the faster count was kept
+        assert seen[13:15] == [most, most]  # the next periodic trial tries the other count again
+        assert seen[15:] == [1] * 5  # and, slower again, it is dropped
+    finally:
+        torch.set_num_threads(before)

@@ -1,0 +1,169 @@
+"""End to end on the `small` dataset: build -> train -> distil -> export -> INT8 -> calibrate -> parity ->
+eval -> bench -> model card, then score with the release, evaluate it, and rebuild from the caches.
+
+Tiny budgets (2-layer teacher, 1-layer student, a few dozen steps) keep it to a few minutes; the
+model learns little in that time, which is not what is tested: the pipeline is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from model.bundle import load_bundle
+from model.labels import LABELS
+from model.policy import Policy
+from train.finetune import TrainConfig
+from train.release import CARD_FILE, MODEL_FILE, POLICY_FILE, ReleaseConfig, build_release
+
+pytestmark = pytest.mark.slow
+
+TINY = TrainConfig(
+    max_length=64,
+    batch_size=16,
+    max_steps=40,
+    eval_every=20,
+    checkpoint_every=20,
+    eval_max_rows=200,
+    probe_steps=3,
+    learning_rate=2e-4,
+    head_learning_rate=3e-3,
+)
+CONFIG = ReleaseConfig(
+    size="small", teacher_layers=2, student_layers=1, teacher=TINY, student=TINY, bench_posts=16, threads=1
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from data.build import build_dataset
+
+    root = tmp_path_factory.mktemp("e2e")
+    data = build_dataset(root / "data", "small", seed=13)
+    paths = {"data": data, "out": root / "release", "work": root / "work", "report": root / "report"}
+    build_release(data, paths["out"], paths["work"], CONFIG, report_dir=paths["report"], progress=False)
+    return paths
+
+
+def test_release_has_every_file_and_loads(built) -> None:
+    out = built["out"]
+    for name in (MODEL_FILE, POLICY_FILE, CARD_FILE, "manifest.json", "tokenizer.json", "char_map.json"):
+        assert (out / name).is_file(), name
+    bundle = load_bundle(out)
+    manifest = bundle.manifest
+    assert manifest["model_role"] in ("teacher", "student")
+    assert manifest["seed"] == 13 and len(manifest["data_manifest_hash"]) == 64
+    assert manifest["max_length"] == 64
+    probs = bundle.classifier.predict_proba(["面膜包邮，私聊下单", "周末去爬山"])
+    assert probs.shape == (2, len(LABELS))
+    policy = Policy.load(bundle.policy_path)
+    assert policy.chosen_on["splits"] == ["validation", "dev"]
+    assert policy.chosen_on["model"].endswith("onnx_int8")
+    assert sum(p.stat().st_size for p in out.iterdir()) < 40e6
+
+
+def test_int8_parity_on_the_whole_test_split(built) -> None:
+    parity = json.loads((built["work"] / "stages" / "parity.json").read_text())["outputs"]
+    int8 = parity["onnx_int8"]
+    assert int8["rows"] > 100
+    assert int8["action_agreement"] >= 0.99 and int8["label_decision_agreement"] >= 0.99
+    assert parity["onnx_fp32"]["max_abs_diff"] < 1e-4
+
+
+def test_model_card_reports_what_the_issue_asks(built) -> None:
+    card = (built["out"] / CARD_FILE).read_text(encoding="utf-8")
+    for needle in (
+        "Headline figures",
+        "| dev (hand-written) |",
+        "sha256 of its `manifest.json`",
+        "MIT",
+        "baseline",
+        "teacher_torch",
+        "student_torch",
+        "Recall per evasion trick",
+        "FP32 vs INT8 parity",
+        "posts/s (batch 32)",
+        "Known weaknesses",
+        "feedguard model build --data",
+        "python -m eval.bench_text",
+        "Expected calibration error",
+    ):
+        assert needle in card, needle
+    report = built["report"]
+    assert (report / "README.md").is_file()
+    assert {p.name for p in report.glob("*.png")} >= {
+        "pr_test.png",
+        "confusion_test.png",
+        "hist_real_normal.png",
+    }
+
+
+def test_score_and_eval_commands_run_on_the_release(built, tmp_path: Path) -> None:
+    from eval.cli import app as eval_app
+    from model.score_cli import app as score_app
+
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(
+        json.dumps({"id": "a", "text": "招 代 理，宝妈在家就能做，加薇信"}, ensure_ascii=False)
+        + "\nnot json\n",
+        encoding="utf-8",
+    )
+    scored = CliRunner().invoke(score_app, ["--in", str(posts), "--release", str(built["out"])])
+    assert scored.exit_code == 1 and "line 2: not valid JSON" in scored.stderr
+    row = json.loads(scored.stdout.splitlines()[0])
+    assert row["id"] == "a" and set(row["scores"]) == set(LABELS)
+
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        eval_app,
+        [
+            "--data",
+            str(built["data"]),
+            "--release",
+            str(built["out"]),
+            "--work",
+            str(built["work"]),
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "dev: macro-F1" in result.stdout and (out / "README.md").is_file()
+    # feedguard eval and the build compute the release figures the same way.
+    built_metrics = json.loads((built["report"] / "metrics.json").read_text())["release"]["test"]["macro_f1"]
+    eval_metrics = json.loads((out / "metrics.json").read_text())["release"]["test"]["macro_f1"]
+    assert eval_metrics == pytest.approx(built_metrics, abs=1e-9)
+
+
+def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(built) -> None:
+    build_release(
+        built["data"], built["out"], built["work"], CONFIG, report_dir=built["report"], progress=False
+    )
+    log = (built["work"] / "build.log").read_text()
+    for stage in (
+        "vocab",
+        "baseline",
+        "teacher",
+        "student",
+        "export",
+        "predict",
+        "calibrate",
+        "eval",
+        "bench",
+    ):
+        assert f"stage {stage}: cached" in log, stage
+    teacher_before = (built["work"] / "stages" / "teacher.json").read_text()
+    changed = replace(CONFIG, student=replace(TINY, max_steps=20), bench=False)
+    build_release(
+        built["data"], built["out"], built["work"], changed, report_dir=built["report"], progress=False
+    )
+    assert (built["work"] / "stages" / "teacher.json").read_text() == teacher_before
+    student = json.loads((built["work"] / "stages" / "student.json").read_text())["outputs"]
+    assert student["steps"] == 20
+    load_bundle(built["out"])  # the rebuilt release is consistent

