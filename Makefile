@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := fonts-noto-cjk fortunes-zh chromium postgresql opencv-doc
+APT_PACKAGES := fonts-noto-cjk fonts-noto-color-emoji fortunes-zh chromium postgresql opencv-doc
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup system-packages run test test-all lint bench release clean

@@ -13,6 +13,7 @@ from eval.cli import app as eval_app
 from model.images_cli import app as images_app
 from model.score_cli import app as score_app
 from serve.cli import app as serve_app
+from serve.review.cli import app as users_app
 from train.cli import app as model_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
 app.add_typer(images_app, name="images")
+app.add_typer(users_app, name="users")
 
 
 def _merge_top_level(source: typer.Typer) -> None:

@@ -84,5 +84,51 @@ def leakage(
     typer.echo(result.markdown)
 
 
+@app.command("export-decisions")
+def export_decisions(
+    out: Annotated[Path, typer.Option(help="Directory to write decisions.jsonl and export.json into.")],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The service's store (default: FEEDGUARD_DATABASE_URL, else $FEEDGUARD_HOME/feedguard.db)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only decisions made at or after this ISO date/time (UTC if no zone).")
+    ] = None,
+    salt_file: Annotated[
+        Path | None,
+        typer.Option(help="Salt for hashing moderator and author ids (default $FEEDGUARD_HOME/export_salt)."),
+    ] = None,
+) -> None:
+    """Write moderators' decisions as a labelled dataset for `feedguard data build --extra DIR`."""
+    import os
+    from datetime import UTC, datetime
+
+    from data.decisions_export import default_database_url, ensure_salt
+    from data.decisions_export import export_decisions as run_export
+
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since must be an ISO date or date-time such as 2026-11-01; got {since!r}.")
+            return
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    salt_path = salt_file or Path(os.environ.get("FEEDGUARD_HOME", "var")) / "export_salt"
+    try:
+        summary = run_export(
+            database_url or default_database_url(), out, salt=ensure_salt(salt_path), since=start
+        )
+    except ValueError as e:
+        _fail(str(e))
+        return
+    labelled = ", ".join(f"{k} {v}" for k, v in summary.labelled.items())
+    typer.echo(
+        f"exported {summary.rows} decisions ({labelled}; normal {summary.normal}) to {out / 'decisions.jsonl'}"
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
