@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import typer
 
+from data.batch_cli import app as batch_data_app
 from data.cli import app as data_app
 from eval.cli import app as eval_app
 from model.images_cli import app as images_app
 from model.score_cli import app as score_app
+from serve.batch.cli import app as batch_app
 from serve.cli import app as serve_app
 from serve.review.cli import app as users_app
 from train.cli import app as model_app
@@ -27,6 +29,9 @@ app.add_typer(data_app, name="data")
 app.add_typer(model_app, name="model")
 app.add_typer(images_app, name="images")
 app.add_typer(users_app, name="users")
+# `feedguard batch score` (serve: Ray job) and `feedguard batch generate` (data: synthetic day).
+batch_app.registered_commands.extend(batch_data_app.registered_commands)
+app.add_typer(batch_app, name="batch")
 
 
 def _merge_top_level(source: typer.Typer) -> None:

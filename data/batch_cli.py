@@ -16,7 +16,6 @@ import typer
 app = typer.Typer(help="Synthetic input for the batch job.", no_args_is_help=True, add_completion=False)
 
 
-
 @app.callback()
 def _group() -> None:
     """Synthetic input for the batch job (`feedguard batch generate`)."""

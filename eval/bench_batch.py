@@ -98,7 +98,7 @@ def ray_job(data: Path, release: Path, workers: int, out: Path, two_pass: bool) 
     from serve.batch.job import BatchConfig, run_batch
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
     start_s = time.perf_counter() - t0
     try:
         shutil.rmtree(out, ignore_errors=True)

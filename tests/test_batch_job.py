@@ -50,7 +50,13 @@ pytestmark = pytest.mark.slow  # local Ray on 2 shared cores: ~2-4 minutes for t
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=300 * 1024 * 1024)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=300 * 1024 * 1024,
+    )
     yield ray
     ray.shutdown()
 

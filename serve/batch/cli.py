@@ -45,7 +45,8 @@ def score(
     address: Annotated[
         str | None,
         typer.Option(
-            help="Ray cluster to run on (ray://HEAD:10001, or 'auto' on a cluster node); default: local Ray."
+            help="Ray cluster: HEAD:6379 from a cluster node, 'auto' inside `ray job submit`"
+            " (ray://HEAD:10001 needs the Ray Client extra); default: start Ray on this machine."
         ),
     ] = None,
     workers: Annotated[

@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,54 +163,31 @@ def run_batch(config: BatchConfig, progress: Progress | None = None) -> BatchSum
     fmt = config.input_format or detect_format(input_uri)
     _check_output(output_uri)
     work_uri = f"{output_uri}/{WORK_DIR}"
-
     started_ray = not ray.is_initialized()
     if started_ray:
         _start_ray(config)
     try:
         import ray.data
 
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = config.progress_bars
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        workers = config.workers or max(1, cpus // config.cpus_per_worker)
-        if workers * config.cpus_per_worker > cpus:
-            # An actor that can never be placed would make the job wait forever.
-            raise ValueError(
-                f"The 'workers' parameter asks for {workers} actors x {config.cpus_per_worker} CPUs, but the"
-                f" Ray cluster has {cpus} CPUs; ask for fewer."
-            )
+        ray.data.DataContext.get_current().enable_progress_bars = config.progress_bars
+        workers = _workers(config)
         fs, work_path = filesystem(work_uri)
         fs.create_dir(work_path, recursive=True)
         fs.delete_dir_contents(work_path, missing_dir_ok=True)
         seconds: dict[str, float] = {}
 
-        # 1. prepare -------------------------------------------------------------------------
-        t0 = time.perf_counter()
-        prepared = (
-            read_input(input_uri, fmt)
-            .repartition(target_num_rows_per_block=PREPARE_BLOCK_ROWS)
-            .map_batches(
-                prepare_batch,
-                batch_format="pyarrow",
-                batch_size=None,
-                fn_kwargs={"sketcher_params": sketcher_params()},
-            )
-            .materialize()
-        )
-        metas, rejects = _collect_meta(prepared)
+        with _timed(seconds, "prepare"):
+            prepared = _prepare(input_uri, fmt)
+            metas, rejects = _collect_meta(prepared)
         records = len(metas) + len(rejects)
-        seconds["prepare"] = time.perf_counter() - t0
         say(f"prepare: {records} records read, {len(rejects)} rejected ({seconds['prepare']:.1f} s)")
 
-        # 2. repeated ids, indexes -----------------------------------------------------------
-        t0 = time.perf_counter()
-        settled = settle_repeats(metas)
-        rejects.extend(settled.rejects)
-        index_files = None
-        if config.two_pass and settled.kept:
-            index_files = packed_evidence(build_evidence(settled.kept, evidence_config))
-        seconds["index"] = time.perf_counter() - t0
+        with _timed(seconds, "index"):
+            settled = settle_repeats(metas)
+            rejects.extend(settled.rejects)
+            index_files = None
+            if config.two_pass and settled.kept:
+                index_files = packed_evidence(build_evidence(settled.kept, evidence_config))
         n_posts = len(settled.kept)
         n_shards = max(1, math.ceil(n_posts / config.shard_posts))
         say(
@@ -221,94 +199,152 @@ def run_batch(config: BatchConfig, progress: Progress | None = None) -> BatchSum
 
         summaries: list[dict[str, Any]] = []
         if n_posts:
-            # 3. shuffle by author ---------------------------------------------------------------
-            t0 = time.perf_counter()
-            partitions = max(1, min(n_shards, max(2 * workers, math.ceil(n_posts / PARTITION_POSTS))))
-            shuffled = (
-                prepared.map_batches(
-                    keep_for_scoring,
-                    batch_format="pyarrow",
-                    batch_size=None,
-                    fn_kwargs={"n_shards": n_shards, "dropped": sorted(settled.dropped)},
-                )
-                .repartition(partitions, keys=["shard"])
-                .materialize()
-            )
+            with _timed(seconds, "shuffle"):
+                partitions = max(1, min(n_shards, max(2 * workers, math.ceil(n_posts / PARTITION_POSTS))))
+                shuffled = _shuffle(prepared, n_shards, settled.dropped, partitions)
             del prepared
-            seconds["shuffle"] = time.perf_counter() - t0
             say(f"shuffle: {partitions} partitions ({seconds['shuffle']:.1f} s)")
-
-            # 4. score ------------------------------------------------------------------------------
-            t0 = time.perf_counter()
-            scored = shuffled.map_batches(
-                ShardScorer,
-                fn_constructor_kwargs={
+            with _timed(seconds, "score"):
+                scorer_args = {
                     "release_files": pack_directory(release),
                     "index_files": index_files,
                     "work_uri": work_uri,
                     "intra_op_threads": config.cpus_per_worker,
                     "chunk_size": config.chunk_size,
-                },
-                batch_size=None,
-                batch_format="pyarrow",
-                compute=ray.data.ActorPoolStrategy(size=workers),
-                num_cpus=config.cpus_per_worker,
-            )
-            done = 0
-            for batch in scored.iter_batches(batch_format="pyarrow", batch_size=None):
-                for row in batch.to_pylist():
-                    summaries.append(row)
-                    done += row["posts"]
-                    elapsed = time.perf_counter() - t0
-                    say(
-                        f"score: shard {len(summaries)}/{n_shards} done, {done}/{n_posts} posts,"
-                        f" {done / max(elapsed, 1e-9):.0f} posts/s"
-                    )
+                }
+                summaries = _score(shuffled, scorer_args, config, workers, n_shards, n_posts, say)
             del shuffled
-            seconds["score"] = time.perf_counter() - t0
-            _check_shards(summaries, n_posts)
 
-        # 5. clusters, finalize --------------------------------------------------------------
-        t0 = time.perf_counter()
-        links = [(link["post_id"], link["root"]) for s in summaries for link in s["links"]]
-        nodes = {
-            n["post_id"]: ClusterNode(n["post_id"], n["author_id"], n["created_at"], n["action"])
-            for s in summaries
-            for n in s["nodes"]
-        }
-        assignment, clusters = build_clusters(links, nodes)
-        shards = sorted(s["shard"] for s in summaries)
-        _remove_stale_parts(output_uri, shards)
-        if shards:
-            ray.data.from_items([{"shard": s} for s in shards]).map_batches(
-                finalize_shards,
-                batch_format="pyarrow",
-                batch_size=1,
-                fn_kwargs={"work_uri": work_uri, "output_uri": output_uri, "clusters": assignment},
-            ).materialize()
-        write_table(f"{output_uri}/clusters.parquet", clusters)
-        write_rejects(f"{output_uri}/rejects.jsonl", rejects)
-        summary = BatchSummary(
-            output=output_uri,
-            records=records,
-            scored=n_posts,
-            rejected=len(rejects),
-            shards=len(shards),
-            clusters=clusters.num_rows,
-            workers=workers,
-        )
-        _write_job_file(output_uri, config, fmt, input_uri, manifest, summary, shards)
-        fs.delete_dir(work_path)
-        seconds["finalize"] = time.perf_counter() - t0
+        with _timed(seconds, "finalize"):
+            shards, clusters = _finalize(summaries, work_uri, output_uri)
+            write_rejects(f"{output_uri}/rejects.jsonl", rejects)
+            summary = BatchSummary(
+                output=output_uri,
+                records=records,
+                scored=n_posts,
+                rejected=len(rejects),
+                shards=len(shards),
+                clusters=clusters,
+                workers=workers,
+            )
+            _write_job_file(output_uri, config, fmt, input_uri, manifest, summary, shards)
+            fs.delete_dir(work_path)
         summary.seconds = seconds
         say(
-            f"done: {n_posts} posts scored, {len(rejects)} rejected, {clusters.num_rows} clusters"
+            f"done: {n_posts} posts scored, {len(rejects)} rejected, {clusters} clusters"
             f" -> {output_uri} ({summary.posts_per_second:.0f} posts/s overall)"
         )
         return summary
     finally:
         if started_ray:
             ray.shutdown()
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    seconds[stage] = time.perf_counter() - started
+
+
+def _workers(config: BatchConfig) -> int:
+    import ray
+
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    workers = config.workers or max(1, cpus // config.cpus_per_worker)
+    if workers * config.cpus_per_worker > cpus:
+        # An actor that can never be placed would make the job wait forever.
+        raise ValueError(
+            f"The 'workers' parameter asks for {workers} actors x {config.cpus_per_worker} CPUs, but the"
+            f" Ray cluster has {cpus} CPUs; ask for fewer."
+        )
+    return workers
+
+
+def _prepare(input_uri: str, fmt: str) -> Any:
+    """Pass one (Ray tasks), materialized: the driver reads its metadata, the shuffle its posts."""
+    return (
+        read_input(input_uri, fmt)
+        .repartition(target_num_rows_per_block=PREPARE_BLOCK_ROWS)
+        .map_batches(
+            prepare_batch,
+            batch_format="pyarrow",
+            batch_size=None,
+            fn_kwargs={"sketcher_params": sketcher_params()},
+        )
+        .materialize()
+    )
+
+
+def _shuffle(prepared: Any, n_shards: int, dropped: set[str], partitions: int) -> Any:
+    """Kept posts only, hash-shuffled so that each shard (all posts of its authors) sits in one block."""
+    return (
+        prepared.map_batches(
+            keep_for_scoring,
+            batch_format="pyarrow",
+            batch_size=None,
+            fn_kwargs={"n_shards": n_shards, "dropped": sorted(dropped)},
+        )
+        .repartition(partitions, keys=["shard"])
+        .materialize()
+    )
+
+
+def _score(
+    shuffled: Any,
+    scorer_args: dict[str, Any],
+    config: BatchConfig,
+    workers: int,
+    n_shards: int,
+    n_posts: int,
+    say: Progress,
+) -> list[dict[str, Any]]:
+    """Pass two: the actor pool scores every block; one summary per shard comes back, as shards finish."""
+    import ray.data
+
+    scored = shuffled.map_batches(
+        ShardScorer,
+        fn_constructor_kwargs=scorer_args,
+        batch_size=None,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=config.cpus_per_worker,
+    )
+    started = time.perf_counter()
+    summaries: list[dict[str, Any]] = []
+    done = 0
+    for batch in scored.iter_batches(batch_format="pyarrow", batch_size=None):
+        for row in batch.to_pylist():
+            summaries.append(row)
+            done += row["posts"]
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            say(f"score: shard {len(summaries)}/{n_shards} done, {done}/{n_posts} posts, {rate:.0f} posts/s")
+    _check_shards(summaries, n_posts)
+    return summaries
+
+
+def _finalize(summaries: list[dict[str, Any]], work_uri: str, output_uri: str) -> tuple[list[int], int]:
+    """Join the shards' cluster forests, then copy each shard's results to the output with its cluster ids."""
+    import ray.data
+
+    links = [(link["post_id"], link["root"]) for s in summaries for link in s["links"]]
+    nodes = {
+        n["post_id"]: ClusterNode(n["post_id"], n["author_id"], n["created_at"], n["action"])
+        for s in summaries
+        for n in s["nodes"]
+    }
+    assignment, clusters = build_clusters(links, nodes)
+    shards = sorted(s["shard"] for s in summaries)
+    _remove_stale_parts(output_uri, shards)
+    if shards:
+        ray.data.from_items([{"shard": s} for s in shards]).map_batches(
+            finalize_shards,
+            batch_format="pyarrow",
+            batch_size=1,
+            fn_kwargs={"work_uri": work_uri, "output_uri": output_uri, "clusters": assignment},
+        ).materialize()
+    write_table(f"{output_uri}/clusters.parquet", clusters)
+    return shards, clusters.num_rows
 
 
 def keep_for_scoring(table: pa.Table, n_shards: int, dropped: list[str]) -> pa.Table:
@@ -335,6 +371,8 @@ def _start_ray(config: BatchConfig) -> None:
         }
         ray.init(address=config.address, **kwargs)
         return
+    # "local": a fresh Ray on this machine, even if `ray start` left a cluster address behind.
+    kwargs["address"] = "local"
     if config.local_cpus is not None:
         kwargs["num_cpus"] = config.local_cpus
     if config.object_store_mb is not None:
