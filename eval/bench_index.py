@@ -62,15 +62,23 @@ def make_queries(codes: np.ndarray, count: int, rng: np.random.Generator) -> np.
 
 
 def build_ours(codes: np.ndarray, mih_min_size: int | None = None) -> HammingIndex:
-    index = HammingIndex(radius=RADIUS) if mih_min_size is None else HammingIndex(radius=RADIUS, mih_min_size=mih_min_size)
+    index = (
+        HammingIndex(radius=RADIUS)
+        if mih_min_size is None
+        else HammingIndex(radius=RADIUS, mih_min_size=mih_min_size)
+    )
     batch = 100_000
     for start in range(0, len(codes), batch):
         hexes = codes_to_hexes(codes[start : start + batch])
-        index.add([IndexedItem(h, f"p{start + i}", f"a{(start + i) % 9973}", _T0) for i, h in enumerate(hexes)])
+        index.add(
+            [IndexedItem(h, f"p{start + i}", f"a{(start + i) % 9973}", _T0) for i, h in enumerate(hexes)]
+        )
     return index
 
 
-def _latencies(search: Callable[[np.ndarray], set[int]], queries: np.ndarray) -> tuple[np.ndarray, list[set[int]]]:
+def _latencies(
+    search: Callable[[np.ndarray], set[int]], queries: np.ndarray
+) -> tuple[np.ndarray, list[set[int]]]:
     times, results = [], []
     for query in queries:
         single = np.ascontiguousarray(query[None, :])
@@ -81,7 +89,9 @@ def _latencies(search: Callable[[np.ndarray], set[int]], queries: np.ndarray) ->
     return np.array(times) * 1e6, results
 
 
-def run_one(kind: str, size: int, query_count: int, seed: int, methods: Sequence[str]) -> list[dict[str, Any]]:
+def run_one(
+    kind: str, size: int, query_count: int, seed: int, methods: Sequence[str]
+) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     codes = make_codes(kind, size, rng)
     queries = make_queries(codes, query_count, rng)
@@ -99,7 +109,9 @@ def run_one(kind: str, size: int, query_count: int, seed: int, methods: Sequence
     flat_times, truth = _latencies(flat_search, queries)
     true_total = sum(len(t) for t in truth)
 
-    def record(name: str, times: np.ndarray, found: list[set[int]], build: float, memory: int, note: str = "") -> None:
+    def record(
+        name: str, times: np.ndarray, found: list[set[int]], build: float, memory: int, note: str = ""
+    ) -> None:
         hits = sum(len(f & t) for f, t in zip(found, truth, strict=True))
         extra = sum(len(f - t) for f, t in zip(found, truth, strict=True))
         rows.append(
@@ -118,7 +130,9 @@ def run_one(kind: str, size: int, query_count: int, seed: int, methods: Sequence
                 "note": note,
             }
         )
-        print(f"{kind:9s} {size:>9,} {name:38s} p50 {rows[-1]['p50_us']:8.1f} us  p99 {rows[-1]['p99_us']:8.1f} us  recall {rows[-1]['recall']}")
+        print(
+            f"{kind:9s} {size:>9,} {name:38s} p50 {rows[-1]['p50_us']:8.1f} us  p99 {rows[-1]['p99_us']:8.1f} us  recall {rows[-1]['recall']}"
+        )
 
     record("faiss IndexBinaryFlat (brute force)", flat_times, truth, flat_build, codes.nbytes)
 
@@ -163,14 +177,18 @@ def run_one(kind: str, size: int, query_count: int, seed: int, methods: Sequence
                 "note": "full API path incl. metadata objects",
             }
         )
-        print(f"{kind:9s} {size:>9,} {'ours: full query() API':38s} p50 {rows[-1]['p50_us']:8.1f} us  p99 {rows[-1]['p99_us']:8.1f} us")
+        print(
+            f"{kind:9s} {size:>9,} {'ours: full query() API':38s} p50 {rows[-1]['p50_us']:8.1f} us  p99 {rows[-1]['p99_us']:8.1f} us"
+        )
         del ours
         gc.collect()
 
     if "ours-mih" in methods and size < 20_000:
         ours = build_ours(codes, mih_min_size=1)
         times, found = _latencies(lambda q: set(ours.search_codes(q)[0].tolist()), queries)
-        record("ours: multi-index forced", times, found, 0.0, ours.stats()["multi_index_bytes"] + codes.nbytes)
+        record(
+            "ours: multi-index forced", times, found, 0.0, ours.stats()["multi_index_bytes"] + codes.nbytes
+        )
         del ours
 
     if "faiss-mih" in methods:
@@ -185,7 +203,14 @@ def run_one(kind: str, size: int, query_count: int, seed: int, methods: Sequence
             return set(labels.tolist())
 
         times, found = _latencies(multi_search, queries)
-        record("faiss IndexBinaryMultiHash(256,16,16) nflip=1", times, found, build, 0, "memory not reported by FAISS")
+        record(
+            "faiss IndexBinaryMultiHash(256,16,16) nflip=1",
+            times,
+            found,
+            build,
+            0,
+            "memory not reported by FAISS",
+        )
         del multi
         gc.collect()
 
@@ -215,13 +240,21 @@ def run_one(kind: str, size: int, query_count: int, seed: int, methods: Sequence
     return rows
 
 
-def run(sizes: Sequence[int], kinds: Sequence[str], query_count: int, seed: int, methods: Sequence[str], out: Path) -> dict[str, Any]:
+def run(
+    sizes: Sequence[int], kinds: Sequence[str], query_count: int, seed: int, methods: Sequence[str], out: Path
+) -> dict[str, Any]:
     faiss.omp_set_num_threads(2)
     rows = []
     for kind in kinds:
         for size in sizes:
             rows.extend(run_one(kind, size, query_count, seed, methods))
-    result = {"radius": RADIUS, "queries": query_count, "seed": seed, "faiss": faiss.__version__, "rows": rows}
+    result = {
+        "radius": RADIUS,
+        "queries": query_count,
+        "seed": seed,
+        "faiss": faiss.__version__,
+        "rows": rows,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(f"wrote {out}")

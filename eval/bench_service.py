@@ -209,7 +209,9 @@ def _table(cells: list[Cell]) -> str:
     return "\n".join(lines)
 
 
-def _write_report(cells: list[Cell], command: str, release_note: str, out: Path) -> None:
+def _write_report(
+    cells: list[Cell], command: str, release_note: str, out: Path, load: tuple[float, float]
+) -> None:
     goal = [c for c in cells if c.payload == "text" and c.callers == 8 and c.batch == 32]
     verdict = (
         f"measured p99 {goal[0].p99_ms:.0f} ms: {'met' if goal[0].p99_ms <= 100 else 'NOT met'}"
@@ -225,6 +227,8 @@ def _write_report(cells: list[Cell], command: str, release_note: str, out: Path)
                 f"Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()},"
                 f" {os.cpu_count()} CPU cores ({platform.python_implementation()} {platform.python_version()}),"
                 " client and server on the same machine.",
+                f"1-minute load average before / after the run: {load[0]:.1f} / {load[1]:.1f}"
+                " (other work on the machine slows every figure; compare runs at similar load).",
                 f"Model: {release_note}.",
                 "",
                 f"Command: `{command}`",
@@ -240,6 +244,18 @@ def _write_report(cells: list[Cell], command: str, release_note: str, out: Path)
             ]
         ),
         encoding="utf-8",
+    )
+
+
+def _release_note(release: Path | None) -> str:
+    from model.bundle import RELEASE_DIR, read_manifest
+
+    directory = release or RELEASE_DIR
+    m = read_manifest(directory)
+    sha = m["files"][m["model_file"]][:12]
+    return (
+        f"{directory} ({m.get('model_role', '?')}, {m.get('encoder_layers', '?')} encoder layers,"
+        f" max_length {m['max_length']}, {m['model_file']} sha256 {sha})"
     )
 
 
@@ -264,13 +280,13 @@ def main(
     if any(p not in ("text", "images") for p in payload_list) or seconds <= 0:
         typer.echo("error: --payloads must be text and/or images, --seconds > 0", err=True)
         raise typer.Exit(code=2)
+    load_before = os.getloadavg()[0]
     texts = _texts(400, seed=11)
     images = _images(24, seed=5000) if "images" in payload_list else []
     with tempfile.TemporaryDirectory(prefix="feedguard-bench-") as home:
         server = ServerProcess(Path(home), release, threads)
         try:
             key = server.wait_ready()
-            manifest = httpx.get(f"{server.url}/readyz", timeout=5).json()["model"]
             cells = []
             for payload in payload_list:
                 for batch in batch_list:
@@ -287,7 +303,7 @@ def main(
         finally:
             server.stop()
     command = "python -m eval.bench_service " + " ".join(sys.argv[1:])
-    _write_report(cells, command.strip(), f"release {manifest.get('version')}", out)
+    _write_report(cells, command.strip(), _release_note(release), out, (load_before, os.getloadavg()[0]))
     typer.echo(f"wrote {out}")
 
 

@@ -50,7 +50,9 @@ def true_pairs(groups: Sequence[str | None]) -> set[tuple[int, int]]:
     return {(a, b) for rows in members.values() for i, a in enumerate(rows) for b in rows[i + 1 :]}
 
 
-def _quality(found: dict[tuple[int, int], float], truth: set[tuple[int, int]], sketchable: set[int]) -> list[dict[str, Any]]:
+def _quality(
+    found: dict[tuple[int, int], float], truth: set[tuple[int, int]], sketchable: set[int]
+) -> list[dict[str, Any]]:
     reachable = {p for p in truth if p[0] in sketchable and p[1] in sketchable}
     rows = []
     for threshold in THRESHOLDS:
@@ -80,7 +82,13 @@ def run(count: int, seed: int, out: Path) -> dict[str, Any]:
 
     # Quality: index at the lowest threshold reported, then read each pair's similarity.
     loose = TextSketchIndex(min_similarity=min(THRESHOLDS), sketcher=sketcher)
-    loose.add([IndexedItem(s.to_key(), str(i), str(i), _T0 + timedelta(seconds=i)) for i, s in enumerate(sketches) if s is not None])
+    loose.add(
+        [
+            IndexedItem(s.to_key(), str(i), str(i), _T0 + timedelta(seconds=i))
+            for i, s in enumerate(sketches)
+            if s is not None
+        ]
+    )
     found: dict[tuple[int, int], float] = {}
     for i in sketchable:
         for match in loose.query(sketches[i], exclude_post_id=str(i)):
@@ -124,7 +132,11 @@ def run(count: int, seed: int, out: Path) -> dict[str, Any]:
         started = time.perf_counter()
         keys = lsh.query(minhashes[i])
         # datasketch returns LSH candidates; verify them on the signature like ours does
-        verified = [k for k in keys if k != str(i) and minhashes[int(k)].jaccard(minhashes[i]) >= DEFAULT_MIN_SIMILARITY]
+        verified = [
+            k
+            for k in keys
+            if k != str(i) and minhashes[int(k)].jaccard(minhashes[i]) >= DEFAULT_MIN_SIMILARITY
+        ]
         times.append(time.perf_counter() - started)
         ds_pairs |= {(min(i, int(k)), max(i, int(k))) for k in verified}
     ds_query = np.array(times) * 1e6
@@ -137,7 +149,9 @@ def run(count: int, seed: int, out: Path) -> dict[str, Any]:
             "insert_us_per_text": round(1e6 * ours_insert / len(items), 1),
             "query_p50_us": round(float(np.percentile(ours_query, 50)), 1),
             "query_p99_us": round(float(np.percentile(ours_query, 99)), 1),
-            "recall_of_probe_pairs": round(len(ours_pairs & probe_truth) / len(probe_truth), 4) if probe_truth else None,
+            "recall_of_probe_pairs": round(len(ours_pairs & probe_truth) / len(probe_truth), 4)
+            if probe_truth
+            else None,
         },
         {
             "implementation": "datasketch MinHash.update_batch + MinHashLSH",
@@ -145,7 +159,9 @@ def run(count: int, seed: int, out: Path) -> dict[str, Any]:
             "insert_us_per_text": round(1e6 * ds_insert / len(minhashes), 1),
             "query_p50_us": round(float(np.percentile(ds_query, 50)), 1),
             "query_p99_us": round(float(np.percentile(ds_query, 99)), 1),
-            "recall_of_probe_pairs": round(len(ds_pairs & probe_truth) / len(probe_truth), 4) if probe_truth else None,
+            "recall_of_probe_pairs": round(len(ds_pairs & probe_truth) / len(probe_truth), 4)
+            if probe_truth
+            else None,
         },
     ]
     result = {
@@ -159,7 +175,9 @@ def run(count: int, seed: int, out: Path) -> dict[str, Any]:
         "index_size": len(items),
     }
     for row in quality:
-        print(f"threshold {row['threshold']:.1f}: precision {row['precision']} recall {row['recall']} ({row['pairs_claimed']} pairs)")
+        print(
+            f"threshold {row['threshold']:.1f}: precision {row['precision']} recall {row['recall']} ({row['pairs_claimed']} pairs)"
+        )
     for row in speed:
         print(row)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -91,12 +91,26 @@ def edit_suite_section(data: dict[str, Any]) -> list[str]:
     lines += _table(header, rows)
     lines += ["", "Per kind of image (all edits):", ""]
     kinds = sorted({k for m in methods for k in m["per_kind"]})
-    rows = [[kind] + [v for m in methods for v in (m["per_kind"][kind]["precision"], m["per_kind"][kind]["recall"])] for kind in kinds]
+    rows = [
+        [kind]
+        + [v for m in methods for v in (m["per_kind"][kind]["precision"], m["per_kind"][kind]["recall"])]
+        for kind in kinds
+    ]
     lines += _table(header[:1] + header[1:], rows)
     lines += ["", "Cost per query in this run (one process, decode excluded, shared noisy machine):", ""]
     lines += _table(
         ["method", "query p50 ms", "query p99 ms", "index build s", "false positives", "missed"],
-        [[m["method"], m["query_ms_p50"], m["query_ms_p99"], m["index_seconds"], m["overall"]["fp"], m["overall"]["fn"]] for m in methods],
+        [
+            [
+                m["method"],
+                m["query_ms_p50"],
+                m["query_ms_p99"],
+                m["index_seconds"],
+                m["overall"]["fp"],
+                m["overall"]["fn"],
+            ]
+            for m in methods
+        ],
     )
     return lines
 
@@ -111,7 +125,10 @@ def bench_pdq_section(data: dict[str, Any]) -> list[str]:
     ]
     lines += _table(
         ["what", "img/s, 1 process", "ms/img", "img/s, 2 processes"],
-        [[r["what"], r["images_per_s_1proc"], r["ms_per_image"], r["images_per_s_2proc"]] for r in data["rows"]],
+        [
+            [r["what"], r["images_per_s_1proc"], r["ms_per_image"], r["images_per_s_2proc"]]
+            for r in data["rows"]
+        ],
     )
     return lines
 
@@ -128,7 +145,17 @@ def bench_index_section(data: dict[str, Any]) -> list[str]:
     lines += _table(
         ["codes", "size", "index", "p50 µs", "p99 µs", "recall", "true matches", "memory MB", "build s"],
         [
-            [r["codes"], r["size"], r["index"], r["p50_us"], r["p99_us"], r.get("recall"), r.get("true_matches"), r.get("memory_mb"), r.get("build_s")]
+            [
+                r["codes"],
+                r["size"],
+                r["index"],
+                r["p50_us"],
+                r["p99_us"],
+                r.get("recall"),
+                r.get("true_matches"),
+                r.get("memory_mb"),
+                r.get("build_s"),
+            ]
             for r in data["rows"]
         ],
     )
@@ -147,13 +174,30 @@ def bench_text_section(data: dict[str, Any]) -> list[str]:
     ]
     lines += _table(
         ["min similarity", "pairs claimed", "precision", "recall", "recall of sketchable"],
-        [[r["threshold"], r["pairs_claimed"], r["precision"], r["recall"], r["recall_of_sketchable"]] for r in data["quality"]],
+        [
+            [r["threshold"], r["pairs_claimed"], r["precision"], r["recall"], r["recall_of_sketchable"]]
+            for r in data["quality"]
+        ],
     )
     lines += ["", f"Speed at {data['index_size']:,} indexed texts:", ""]
     lines += _table(
-        ["implementation", "sketch µs/text", "insert µs/text", "query p50 µs", "query p99 µs", "recall (probe pairs)"],
         [
-            [r["implementation"], r["sketch_us_per_text"], r["insert_us_per_text"], r["query_p50_us"], r["query_p99_us"], r["recall_of_probe_pairs"]]
+            "implementation",
+            "sketch µs/text",
+            "insert µs/text",
+            "query p50 µs",
+            "query p99 µs",
+            "recall (probe pairs)",
+        ],
+        [
+            [
+                r["implementation"],
+                r["sketch_us_per_text"],
+                r["insert_us_per_text"],
+                r["query_p50_us"],
+                r["query_p99_us"],
+                r["recall_of_probe_pairs"],
+            ]
             for r in data["speed"]
         ],
     )
@@ -182,7 +226,7 @@ def build_report(notes: str = "") -> str:
         if data is None:
             missing.append(f"`{COMMANDS[name]}`")
             continue
-        lines += section(data) + [""]
+        lines += [*section(data), ""]
     if missing:
         lines += ["## Not run yet", "", "Run " + ", ".join(missing) + " to fill the missing sections.", ""]
     return "\n".join(lines)
@@ -191,7 +235,9 @@ def build_report(notes: str = "") -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="store_true", help="run the edit suite and the benchmarks first")
-    parser.add_argument("--notes", type=Path, default=REPORTS / "near_dup_notes.md", help="hand-written findings to include")
+    parser.add_argument(
+        "--notes", type=Path, default=REPORTS / "near_dup_notes.md", help="hand-written findings to include"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.run:

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from model.hamming_index import HammingIndex
-from model.pdq import DEFAULT_MATCH_RADIUS, DEFAULT_MIN_QUALITY, PdqHash
+from model.image_verify import Fingerprint, VerifiedImageMatcher
+from model.pdq import DEFAULT_MATCH_RADIUS, DEFAULT_MIN_QUALITY, PdqHash, hamming_distance
 from model.signals import IndexedItem, Match, NearDupIndex, check_aware_datetime, check_nonempty_str, to_utc
 from model.text_sketch import DEFAULT_MIN_SIMILARITY, TextSketchIndex
 
@@ -85,6 +86,7 @@ class ImageEvidence:
     other_accounts: int
     other_posts: int
     identical_posts: int
+    reframed_posts: int
     self_copies: int
     min_distance: float | None
     first_seen: datetime | None
@@ -164,8 +166,10 @@ class EvidenceFinder:
         image_index: NearDupIndex | None = None,
         text_index: NearDupIndex | None = None,
         config: EvidenceConfig | None = None,
+        local_matcher: VerifiedImageMatcher | None = None,
     ) -> None:
         self.config = config or EvidenceConfig()
+        self.local_matcher = local_matcher
         self.image_index = (
             image_index if image_index is not None else HammingIndex(radius=self.config.pdq_radius)
         )
@@ -182,14 +186,21 @@ class EvidenceFinder:
 
     # ---- persistence --------------------------------------------------------------------
     def save(self, directory: Path) -> None:
-        """Save both indexes under ``directory/images`` and ``directory/texts``."""
+        """Save the indexes under ``directory/images``, ``directory/texts`` (and ``directory/local``)."""
         directory = Path(directory)
         self.image_index.save(directory / "images")
         self.text_index.save(directory / "texts")
+        if self.local_matcher is not None:
+            self.local_matcher.save(directory / "local")
 
     @classmethod
-    def load(cls, directory: Path, config: EvidenceConfig | None = None) -> EvidenceFinder:
-        """Load indexes saved by :meth:`save`; a missing directory starts empty (first run)."""
+    def load(
+        cls, directory: Path, config: EvidenceConfig | None = None, *, local: bool = False
+    ) -> EvidenceFinder:
+        """Load indexes saved by :meth:`save`; a missing directory starts empty (first run).
+
+        ``local=True`` also loads (or starts) the crop-tolerant window of :mod:`model.image_verify`.
+        """
         directory = Path(directory)
         config = config or EvidenceConfig()
         images = (
@@ -202,7 +213,14 @@ class EvidenceFinder:
             if (directory / "texts" / "meta.json").is_file()
             else TextSketchIndex(min_similarity=config.text_min_similarity)
         )
-        return cls(images, texts, config)
+        matcher = None
+        if local:
+            matcher = (
+                VerifiedImageMatcher.load(directory / "local")
+                if (directory / "local" / "meta.json").is_file()
+                else VerifiedImageMatcher()
+            )
+        return cls(images, texts, config, matcher)
 
     # ---- recording ----------------------------------------------------------------------
     def add_post(
@@ -213,13 +231,19 @@ class EvidenceFinder:
         text_normalized: str,
         image_hashes: Sequence[PdqHash] = (),
         image_ids: Sequence[str] | None = None,
+        images: Sequence[Fingerprint | Any] | None = None,
     ) -> int:
-        """Index a post's images (quality-gated) and text; re-adding a post replaces it. Returns items added."""
+        """Index a post's images (quality-gated) and text; re-adding a post replaces it. Returns items added.
+
+        ``images`` (decoded images or :class:`~model.image_verify.Fingerprint`, one per hash) feed
+        the crop-tolerant window when this finder has one; without them only the hashes are kept.
+        """
         check_nonempty_str(post_id, "post_id", "EvidenceFinder.add_post")
         check_nonempty_str(author_id, "author_id", "EvidenceFinder.add_post")
         check_aware_datetime(created_at, "created_at", "EvidenceFinder.add_post")
         hashes = self._check_hashes(image_hashes, "EvidenceFinder.add_post")
         ids = self._image_ids(post_id, len(hashes), image_ids)
+        pixels = self._check_images(images, len(hashes), "EvidenceFinder.add_post")
         self.remove_post(post_id)
         image_items = [
             IndexedItem(h.hex, post_id, author_id, created_at, image_id=image_id)
@@ -227,6 +251,12 @@ class EvidenceFinder:
             if h.passes_quality(self.config.pdq_min_quality)
         ]
         self.image_index.add(image_items)
+        if self.local_matcher is not None and pixels is not None:
+            for value, image_id, image in zip(hashes, ids, pixels, strict=True):
+                if value.passes_quality(self.config.pdq_min_quality):
+                    self.local_matcher.add(
+                        IndexedItem(value.hex, post_id, author_id, created_at, image_id=image_id), image
+                    )
         added = len(image_items)
         sketch = self._sketch(text_normalized)
         if sketch is not None:
@@ -235,8 +265,11 @@ class EvidenceFinder:
         return added
 
     def remove_post(self, post_id: str) -> int:
-        """Remove a post from both indexes (a deleted post stops counting as evidence)."""
-        return self.image_index.remove_post(post_id) + self.text_index.remove_post(post_id)
+        """Remove a post from the indexes (a deleted post stops counting as evidence)."""
+        removed = self.image_index.remove_post(post_id) + self.text_index.remove_post(post_id)
+        if self.local_matcher is not None:
+            self.local_matcher.remove_post(post_id)
+        return removed
 
     def observe(
         self,
@@ -246,10 +279,13 @@ class EvidenceFinder:
         text_normalized: str,
         image_hashes: Sequence[PdqHash] = (),
         image_ids: Sequence[str] | None = None,
+        images: Sequence[Fingerprint | Any] | None = None,
     ) -> Evidence:
         """Evidence for the post against what came before it, then record it (the Scorer's one call)."""
-        evidence = self.evidence_for(post_id, author_id, created_at, text_normalized, image_hashes)
-        self.add_post(post_id, author_id, created_at, text_normalized, image_hashes, image_ids)
+        evidence = self.evidence_for(
+            post_id, author_id, created_at, text_normalized, image_hashes, images=images
+        )
+        self.add_post(post_id, author_id, created_at, text_normalized, image_hashes, image_ids, images)
         return evidence
 
     # ---- looking up ---------------------------------------------------------------------
@@ -260,8 +296,16 @@ class EvidenceFinder:
         created_at: datetime,
         text_normalized: str,
         image_hashes: Sequence[PdqHash] = (),
+        *,
+        images: Sequence[Fingerprint | Any] | None = None,
     ) -> Evidence:
-        """Near-duplicates of this post's images and text already in the indexes (the post itself excluded)."""
+        """Near-duplicates of this post's images and text already in the indexes (the post itself excluded).
+
+        With a crop-tolerant window and ``images`` (one per hash; fingerprints made with
+        ``dihedral=True`` or decoded images), images in the window are matched by it — cropped
+        and reframed copies found, same-template look-alikes rejected — and the PDQ index
+        answers for everything older.
+        """
         check_nonempty_str(post_id, "post_id", "EvidenceFinder.evidence_for")
         check_nonempty_str(author_id, "author_id", "EvidenceFinder.evidence_for")
         check_aware_datetime(created_at, "created_at", "EvidenceFinder.evidence_for")
@@ -271,6 +315,7 @@ class EvidenceFinder:
                 f"got {type(text_normalized).__name__} instead."
             )
         hashes = self._check_hashes(image_hashes, "EvidenceFinder.evidence_for")
+        pixels = self._check_images(images, len(hashes), "EvidenceFinder.evidence_for")
         evidence = Evidence(post_id=post_id)
 
         all_image_matches: dict[tuple[str, str], Match] = {}
@@ -278,7 +323,10 @@ class EvidenceFinder:
             if not image_hash.passes_quality(self.config.pdq_min_quality):
                 evidence.skipped_images += 1
                 continue
-            matches = self._in_window(self.image_index.query(image_hash, exclude_post_id=post_id), created_at)
+            matches = self.image_index.query(image_hash, exclude_post_id=post_id)
+            if self.local_matcher is not None and pixels is not None:
+                matches = self._with_local(image_hash, pixels[position], matches, post_id)
+            matches = self._in_window(matches, created_at)
             others = [m for m in matches if m.item.author_id != author_id]
             evidence.images.append(
                 ImageEvidence(
@@ -288,6 +336,7 @@ class EvidenceFinder:
                     other_accounts=len({m.item.author_id for m in others}),
                     other_posts=len({m.item.post_id for m in others}),
                     identical_posts=len({m.item.post_id for m in others if m.distance == 0}),
+                    reframed_posts=len({m.item.post_id for m in others if m.item.variant == "local"}),
                     self_copies=len({m.item.post_id for m in matches if m.item.author_id == author_id}),
                     min_distance=min((m.distance for m in others), default=None),
                     first_seen=min((m.item.created_at for m in others), default=None),
@@ -337,6 +386,35 @@ class EvidenceFinder:
                 "The 'text_index' of EvidenceFinder must offer sketch(text) to turn text into its signal."
             )
         return sketcher(text)
+
+    def _with_local(
+        self, image_hash: PdqHash, image: Fingerprint | Any, matches: list[Match], post_id: str
+    ) -> list[Match]:
+        """Verified window matches (distance re-expressed in PDQ bits) plus index matches outside the window."""
+        assert self.local_matcher is not None
+        verified = [
+            Match(m.item, float(min(hamming_distance(h, m.item.key) for h in image_hash.query_hexes())))
+            for m in self.local_matcher.query(image, exclude_post_id=post_id)
+        ]
+        seen = {(m.item.post_id, m.item.image_id) for m in verified}
+        older = [
+            m
+            for m in matches
+            if (m.item.post_id, m.item.image_id) not in seen
+            and not self.local_matcher.holds(m.item.post_id, m.item.image_id)
+        ]
+        return sorted([*verified, *older], key=lambda m: (m.distance, m.item.created_at, m.item.post_id))
+
+    @staticmethod
+    def _check_images(images: Sequence[Any] | None, count: int, owner: str) -> list[Any] | None:
+        if images is None:
+            return None
+        pixels = list(images)
+        if len(pixels) != count:
+            raise ValueError(
+                f"The 'images' parameter of {owner} must hold one image per hash ({count}); got {len(pixels)} instead."
+            )
+        return pixels
 
     @staticmethod
     def _check_hashes(image_hashes: Sequence[PdqHash], owner: str) -> list[PdqHash]:
@@ -390,6 +468,7 @@ class EvidenceFinder:
                     for part in (
                         f"{image.identical_posts} identical" if image.identical_posts else "",
                         f"{edited} edited" if edited else "",
+                        f"{image.reframed_posts} of them cropped or reframed" if image.reframed_posts else "",
                     )
                     if part
                 )

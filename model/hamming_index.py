@@ -13,8 +13,8 @@ on this machine) and FAISS's ``IndexBinaryMultiHash`` is barely faster (2.3 ms) 
   by tuning. Each table is a counting-sort (CSR) array, so a probe is a slice, not a hash-map
   lookup; candidates are verified with a popcount.
 
-New codes go to the small tier; when it grows past a fraction of the large one the multi-index
-is rebuilt (about 0.6 s per million codes). Deletes are tombstones, dropped at the next save.
+New codes go to the small tier; when it grows past 1/16 of the large one (and past
+``mih_min_size``) the multi-index is rebuilt, under the lock (about 1 s per million codes). Deletes are tombstones, dropped at the next save.
 Persistence is npy + JSON (no pickle); the tables are rebuilt at load.
 """
 
@@ -238,7 +238,7 @@ class HammingIndex:
 
     def _maybe_rebuild(self) -> None:
         tail = self._n - self._tail_start
-        if self._n < self.mih_min_size or tail <= max(self.mih_min_size, self._tail_start // 8):
+        if self._n < self.mih_min_size or tail <= max(self.mih_min_size, self._tail_start // 16):
             return
         self._mih = _MultiIndex(self._codes[: self._n], self.radius)
         self._tail_start = self._n

@@ -189,3 +189,33 @@ def test_config_reaches_fresh_indexes() -> None:
     assert isinstance(finder.image_index, HammingIndex) and finder.image_index.radius == 20
     assert isinstance(finder.text_index, TextSketchIndex) and finder.text_index.min_similarity == 0.7
     assert isinstance(Evidence(post_id="p").features()["dup_accounts"], float)
+
+
+def test_crop_tolerant_window_finds_cropped_copies_and_survives_save(tmp_path: Path) -> None:
+    from model.image_verify import VerifiedImageMatcher, fingerprint
+
+    photo = Image.fromarray(skimage_data.coffee())
+    w, h = photo.size
+    cropped = photo.crop((int(0.11 * w), int(0.04 * h), int(0.97 * w), int(0.87 * h)))
+    original_print, cropped_print = fingerprint(photo), fingerprint(cropped)
+
+    plain = EvidenceFinder()
+    plain.add_post("orig", "upline", T0, "", [original_print.pdq])
+    assert plain.evidence_for("crop", "agent", T0, "", [cropped_print.pdq]).image_matches == []
+
+    windowed = EvidenceFinder(local_matcher=VerifiedImageMatcher())
+    windowed.add_post("orig", "upline", T0, "", [original_print.pdq], images=[original_print])
+    evidence = windowed.evidence_for("crop", "agent", T0, "", [cropped_print.pdq], images=[cropped_print])
+    assert evidence.dup_accounts_image == 1
+    assert evidence.image_matches[0].item.variant == "local"
+    assert "cropped or reframed" in " ".join(evidence.reasons)
+    windowed.save(tmp_path)
+    again = EvidenceFinder.load(tmp_path, local=True)
+    assert (
+        again.evidence_for(
+            "crop", "agent", T0, "", [cropped_print.pdq], images=[cropped_print]
+        ).dup_accounts_image
+        == 1
+    )
+    with pytest.raises(ValueError, match="one image per hash"):
+        windowed.evidence_for("x", "a", T0, "", [cropped_print.pdq], images=[])

@@ -48,7 +48,9 @@ def screenshots() -> dict[str, Image.Image]:
 
     return {
         "original": render_screenshot("payment", 4242, style_seed=5, size=(540, 960)),
-        "edited": render_screenshot("payment", 4242, style_seed=5, size=(540, 960), edits={"amount": "6,666.00"}),
+        "edited": render_screenshot(
+            "payment", 4242, style_seed=5, size=(540, 960), edits={"amount": "6,666.00"}
+        ),
         "distractor": render_screenshot("payment", 4243, style_seed=5, size=(540, 960)),
     }
 
@@ -79,7 +81,9 @@ def test_unrelated_photo_is_rejected(coffee: Image.Image) -> None:
     assert not verify_pair(other, fingerprint(coffee, dihedral=False)).accepted
 
 
-def test_template_lookalike_is_rejected_but_an_edited_amount_is_accepted(screenshots: dict[str, Image.Image]) -> None:
+def test_template_lookalike_is_rejected_but_an_edited_amount_is_accepted(
+    screenshots: dict[str, Image.Image],
+) -> None:
     original = fingerprint(screenshots["original"], dihedral=False)
     edited = verify_pair(fingerprint(screenshots["edited"]), original)
     assert edited.accepted and edited.changed <= 0.05
@@ -116,3 +120,22 @@ def test_config_is_validated() -> None:
         VerifyConfig(max_changed=2.0)
     with pytest.raises(ValueError, match="'min_votes' parameter of VerifyConfig"):
         VerifyConfig(min_votes=-1)
+
+
+def test_window_save_load_and_eviction(coffee: Image.Image, tmp_path) -> None:
+    matcher = VerifiedImageMatcher(max_images=2)
+    astronaut = Image.fromarray(skimage_data.astronaut())
+    rocket = Image.fromarray(skimage_data.rocket())
+    matcher.add(IndexedItem("0" * 64, "p1", "a", T0), coffee)
+    matcher.add(IndexedItem("0" * 64, "p2", "b", T0), astronaut)
+    matcher.save(tmp_path)
+    loaded = VerifiedImageMatcher.load(tmp_path)
+    crop = _crop(coffee, 0.1, 0.1, 0.05, 0.05)
+    assert (
+        [m.item.post_id for m in loaded.query(crop)]
+        == [m.item.post_id for m in matcher.query(crop)]
+        == ["p1"]
+    )
+    matcher.add(IndexedItem("0" * 64, "p3", "c", T0), rocket)  # the oldest image leaves the window
+    assert len(matcher) == 2 and not matcher.holds("p1", "p1") and matcher.holds("p3", "p3")
+    assert matcher.query(crop) == []
