@@ -5,9 +5,10 @@
     feedguard images index query FILE...             -> "distance post_id author_id created_at image_id" per match
     feedguard images index stats
 
-The index directory defaults to ``$FEEDGUARD_HOME/neardup/images`` (``./var`` when unset): the
+The index directory defaults to ``$FEEDGUARD_HOME/state/evidence/images`` (``./var`` when unset): the
 same layout :meth:`model.evidence.EvidenceFinder.save` writes, so the CLI inspects what the
-service persisted. Bad input exits with code 2 and one line on stderr per problem.
+service persisted (``index add`` rewrites it: stop the service first). Bad input exits with code 2
+and one line on stderr per problem.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ app.add_typer(index_app, name="index")
 
 
 def default_index_dir() -> Path:
-    """``$FEEDGUARD_HOME/neardup/images`` (``./var/neardup/images`` by default)."""
-    return Path(os.environ.get("FEEDGUARD_HOME", "var")) / "neardup" / "images"
+    """``$FEEDGUARD_HOME/state/evidence/images`` (``./var/state/evidence/images`` by default)."""
+    return Path(os.environ.get("FEEDGUARD_HOME", "var")) / "state" / "evidence" / "images"
 
 
 IndexOption = Annotated[
-    Path | None, typer.Option("--index", help="Index directory (default $FEEDGUARD_HOME/neardup/images).")
+    Path | None,
+    typer.Option("--index", help="Index directory (default $FEEDGUARD_HOME/state/evidence/images)."),
 ]
 FilesArgument = Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, WEBP, GIF, BMP).")]
 

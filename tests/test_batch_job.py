@@ -44,7 +44,8 @@ NETWORK = [f"agent{i}" for i in range(5)]
 SCRIPT = "姐妹们，今天又收款了，客户反馈超级好，效果看得见，跟着我一起做代理，月入过万不是梦"
 
 
-pytestmark = pytest.mark.slow  # local Ray on 2 shared cores: ~2-4 minutes for the module
+# The must-show checks (count, rejects, parity with Scorer.score, clusters) run by default on local
+# Ray (one job, ~1 minute on 2 cores); the rerun and the CLI round trip start more jobs: opt-in.
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +246,7 @@ def test_the_planted_network_is_one_cluster(first_run) -> None:
     assert any(r["kind"] == "image_duplicate" for r in json.loads(by_id["net4"]["reasons"]))
 
 
+@pytest.mark.slow
 def test_a_rerun_over_the_shuffled_input_writes_the_same_bytes(first_run, dump, release) -> None:
     shuffled = list(dump["rows"])
     random.Random(5).shuffle(shuffled)
@@ -261,6 +263,7 @@ def test_a_rerun_over_the_shuffled_input_writes_the_same_bytes(first_run, dump, 
     assert _digests(first_run["out"]) == first_run["digests"]
 
 
+@pytest.mark.slow
 def test_cli_generates_json_lines_and_scores_them(ray_local, release, tmp_path) -> None:
     from typer.testing import CliRunner
 

@@ -487,3 +487,32 @@ def test_queue_page_filters_and_pages(site: Site) -> None:
     assert second.status_code == 200 and "previous page" in second.text
     assert client.get("/review", params={"label": "spam"}).status_code == 422
     assert client.get("/review/api/queue", params={"reason": "vibes"}).status_code == 422
+
+
+def test_a_moderators_seller_label_reaches_the_feed_filter(site: Site) -> None:
+    feed_api = site.client()
+    auth = {"Authorization": f"Bearer {SCORE_KEY}"}
+    report(feed_api, "life-2", "viewer-3")
+    client, _ = site.moderator()
+    item = site.item_id("life-2")
+    decided = client.post(
+        f"/review/api/items/{item}/decision",
+        json={
+            "verdicts": {"hard_sell": "confirm", "recruitment": "clear", "fake_proof": "clear"},
+            "action": "label_seller",
+        },
+        headers={"X-CSRF-Token": api_csrf(client)},
+    )
+    assert decided.status_code == 201, decided.text
+    put = feed_api.put("/v1/users/viewer-hides/preferences", json={"hide_seller_posts": True}, headers=auth)
+    assert put.status_code == 200, put.text
+
+    def hidden_for(viewer: str) -> dict[str, str]:
+        response = feed_api.post(
+            "/v1/feed/filter", json={"viewer_id": viewer, "post_ids": ["life-2"]}, headers=auth
+        )
+        assert response.status_code == 200, response.text
+        return {h["post_id"]: h["reason"] for h in response.json()["hide"]}
+
+    assert "moderator" in hidden_for("viewer-hides")["life-2"]
+    assert hidden_for("viewer-shows-all") == {}

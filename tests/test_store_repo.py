@@ -215,3 +215,29 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
         assert row is not None
         row.updated_at = datetime(2026, 1, 1)  # naive
         session.flush()
+
+
+def test_feed_filter_follows_moderator_decisions_over_the_model(store: Store) -> None:
+    _save(
+        store,
+        (_post("missed"), _result("missed", "allow", 0.10)),
+        (_post("wrongly-hidden"), _result("wrongly-hidden", "hide", 0.99, ["recruitment"])),
+        (_post("seller"), _result("seller", "allow", 0.30)),
+        (_post("overkill"), _result("overkill", "hide", 0.99, ["hard_sell"])),
+    )
+    with store.write() as session:
+        repo.set_preference(session, "picky", True)
+    ids = ["missed", "wrongly-hidden", "seller", "overkill"]
+    moderated = {
+        "missed": "hide",
+        "wrongly-hidden": "clear",
+        "seller": "label_seller",
+        "overkill": "label_seller",
+    }
+    with store.session() as session:
+        picky = repo.filter_feed(session, "picky", ids, moderated)
+        relaxed = repo.filter_feed(session, "someone-else", ids, moderated)
+    assert [h.post_id for h in relaxed.hide] == ["missed"]
+    assert "by a moderator" in relaxed.hide[0].reason
+    assert [h.post_id for h in picky.hide] == ["missed", "seller", "overkill"]
+    assert all("moderator" in h.reason for h in picky.hide)

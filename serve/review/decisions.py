@@ -312,8 +312,8 @@ def actionable_in_cluster(session: Session, cluster_id: str, moderator_id: int) 
 def actions_in_force(session: Session, post_ids: Sequence[str]) -> dict[str, str]:
     """The moderators' action in force per post (latest decision not undone; escalations ignored).
 
-    For the feed filter: a moderator's ``hide`` or ``clear`` should override the model's action
-    for that post (``serve.store.repo.filter_feed`` does not consult it yet).
+    The feed filter passes these to ``serve.store.repo.filter_feed``: a moderator's ``hide``,
+    ``label_seller`` or ``clear`` overrides the model's action for that post.
     """
     if not post_ids:
         return {}

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from serve.auth import FeedCaller
+from serve.review.decisions import actions_in_force
 from serve.routes.deps import ServiceDep
 from serve.routes.score import ERRORS
 from serve.schemas import FeedFilterRequest, FeedFilterResponse, HiddenPost
@@ -22,7 +23,9 @@ async def filter_feed(
     decision = await run_in_threadpool(
         service.with_store,
         "filter feed",
-        lambda session: repo.filter_feed(session, body.viewer_id, body.post_ids),
+        lambda session: repo.filter_feed(
+            session, body.viewer_id, body.post_ids, actions_in_force(session, body.post_ids)
+        ),
         write=False,
     )
     return FeedFilterResponse(

@@ -18,7 +18,7 @@ the model missed still rises once users report it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,13 +174,22 @@ class FeedDecision:
     unknown: list[str]
 
 
-def filter_feed(session: Session, viewer_id: str, post_ids: Sequence[str]) -> FeedDecision:
+def filter_feed(
+    session: Session,
+    viewer_id: str,
+    post_ids: Sequence[str],
+    moderator_actions: Mapping[str, str] | None = None,
+) -> FeedDecision:
     """Which candidates to hide for ``viewer_id``, and why.
 
     Posts whose action is ``hide`` are hidden for every viewer; seller posts (any label over its
-    threshold) are hidden for viewers with ``hide_seller_posts``. Nothing is deleted. Candidates
-    never scored are returned as ``unknown`` and not hidden (the filter fails open).
+    threshold) are hidden for viewers with ``hide_seller_posts``. A moderator's decision in force
+    (``moderator_actions``: post id -> ``hide``, ``label_seller`` or ``clear``) overrides the
+    model, because a person looked at the post: ``hide`` hides it for everyone, ``label_seller``
+    makes it a seller post, ``clear`` keeps it in every feed. Nothing is deleted. Candidates never
+    scored are returned as ``unknown`` and not hidden (the filter fails open).
     """
+    moderated = dict(moderator_actions or {})
     pref = session.get(UserPreference, viewer_id)
     hide_sellers = bool(pref.hide_seller_posts) if pref is not None else False
     rows = session.execute(
@@ -194,7 +203,17 @@ def filter_feed(session: Session, viewer_id: str, post_ids: Sequence[str]) -> Fe
             continue
         labels = list(row.labels or [])
         described = ", ".join(f"{label} {float(row.scores.get(label, 0.0)):.2f}" for label in labels)
-        if row.action == "hide":
+        decided = moderated.get(pid)
+        if decided == "clear":
+            continue
+        if decided == "hide":
+            hidden.append(Hidden(pid, "hide", labels, "hidden for every viewer by a moderator"))
+        elif decided == "label_seller":
+            if hide_sellers:
+                hidden.append(
+                    Hidden(pid, "label", labels, "seller post (moderator); viewer hides seller posts")
+                )
+        elif row.action == "hide":
             hidden.append(Hidden(pid, row.action, labels, f"hidden for every viewer by policy ({described})"))
         elif hide_sellers and labels:
             hidden.append(
