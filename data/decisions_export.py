@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from model.labels import LABELS
+from model.secret_file import ensure_secret_file
 
 EXPORT_FILE = "decisions.jsonl"
 MANIFEST_FILE = "export.json"
@@ -69,17 +70,7 @@ def default_database_url() -> str:
 
 def ensure_salt(path: Path) -> str:
     """The pseudonym salt at ``path``, created (mode 0600) on first use."""
-    path = Path(path)
-    if path.is_file():
-        value = path.read_text(encoding="utf-8").strip()
-        if len(value) >= 16:
-            return value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-    return value
+    return ensure_secret_file(path, lambda: secrets.token_hex(32), min_length=16)
 
 
 def pseudonym(salt: str, kind: str, value: object) -> str:

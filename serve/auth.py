@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from model.secret_file import ensure_secret_file
 from serve.errors import Forbidden, Unauthorized
 from serve.settings import SCOPES, Settings
 
@@ -70,17 +70,7 @@ def _digest(key: str) -> str:
 
 def ensure_local_key(path: Path) -> str:
     """Return the local key stored at ``path``, creating it (mode 0600) on first use."""
-    path = Path(path)
-    if path.is_file():
-        key = path.read_text(encoding="utf-8").strip()
-        if len(key) >= 16:
-            return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
-    return key
+    return ensure_secret_file(path, lambda: secrets.token_urlsafe(32), min_length=16)
 
 
 _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from model.secret_file import ensure_secret_file
 from serve.review.accounts import Account, as_account
 from serve.review.tables import Moderator, ModeratorSession
 from serve.store.tables import utcnow
@@ -41,17 +41,7 @@ LOGIN_FORM_SECONDS = 3600
 
 def ensure_secret(path: Path) -> str:
     """The signing secret stored at ``path``, created (mode 0600) on first use (development only)."""
-    path = Path(path)
-    if path.is_file():
-        value = path.read_text(encoding="utf-8").strip()
-        if len(value) >= 32:
-            return value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-    return value
+    return ensure_secret_file(path, lambda: secrets.token_urlsafe(48), min_length=32)
 
 
 def _digest(token: str) -> str:
