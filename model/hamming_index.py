@@ -21,7 +21,7 @@ Persistence is npy + JSON (no pickle); the tables are rebuilt at load.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import Any, Self
@@ -29,18 +29,13 @@ from typing import Any, Self
 import faiss
 import numpy as np
 
+from model.index_rows import RowTable, RowTableIndex
 from model.pdq import DEFAULT_MATCH_RADIUS, HASH_BITS, HASH_BYTES, PdqHash, hashes_to_codes, validate_hex
 from model.signals import (
     INDEX_FORMAT_VERSION,
     IndexedItem,
     Match,
-    check_nonempty_str,
-    from_utc_micros,
-    read_index_meta,
-    read_npy,
-    utc_micros,
     write_json,
-    write_npy,
 )
 
 _KIND = "pdq-hamming"
@@ -133,7 +128,7 @@ class _MultiIndex:
         return rows[keep], distances[keep].astype(np.int64)
 
 
-class HammingIndex:
+class HammingIndex(RowTableIndex):
     """:class:`model.signals.NearDupIndex` over PDQ hashes; exact at any size (see module doc).
 
     ``radius`` is the match threshold in bits (inclusive; the policy file sets it, Meta's 31 by
@@ -156,20 +151,9 @@ class HammingIndex:
         self.radius = radius
         self.mih_min_size = mih_min_size
         self._lock = threading.RLock()
-        self._n = 0
-        self._codes = np.zeros((0, HASH_BYTES), dtype=np.uint8)
-        self._post_idx = np.zeros(0, dtype=np.int32)
-        self._author_idx = np.zeros(0, dtype=np.int32)
-        self._created_us = np.zeros(0, dtype=np.int64)
-        self._alive = np.zeros(0, dtype=bool)
+        self._table = RowTable({"codes": ((HASH_BYTES,), np.uint8)}, saved=("codes",))
         self._image_ids: list[str] = []
         self._variants: list[str] = []
-        self._posts: list[str] = []
-        self._post_lookup: dict[str, int] = {}
-        self._authors: list[str] = []
-        self._author_lookup: dict[str, int] = {}
-        self._rows_by_post: dict[int, list[int]] = {}
-        self._live = 0
         self._mih: _MultiIndex | None = None
         self._tail = faiss.IndexBinaryFlat(HASH_BITS)
         self._tail_start = 0
@@ -191,57 +175,25 @@ class HammingIndex:
             self._append(codes, items)
             self._maybe_rebuild()
 
+    @property
+    def _codes(self) -> np.ndarray:
+        """The 32-byte codes, one row per indexed hash (a column of the row table, grown with it)."""
+        return self._table.columns["codes"]
+
     def _append(self, codes: np.ndarray, items: list[IndexedItem]) -> None:
-        count = len(items)
-        self._reserve(self._n + count)
-        start, stop = self._n, self._n + count
+        start, stop = self._table.append(items)
         self._codes[start:stop] = codes
-        for offset, item in enumerate(items):
-            row = start + offset
-            post = self._intern(item.post_id, self._posts, self._post_lookup)
-            self._post_idx[row] = post
-            self._author_idx[row] = self._intern(item.author_id, self._authors, self._author_lookup)
-            self._created_us[row] = utc_micros(item.created_at)
-            self._rows_by_post.setdefault(post, []).append(row)
-        self._alive[start:stop] = True
         self._image_ids.extend(item.image_id for item in items)
         self._variants.extend(item.variant for item in items)
-        self._n = stop
-        self._live += count
         self._tail.add(np.ascontiguousarray(codes))
 
-    def _reserve(self, needed: int) -> None:
-        capacity = len(self._codes)
-        if needed <= capacity:
-            return
-        new_capacity = max(needed, 2 * capacity, 1024)
-        self._codes = self._grown(self._codes, new_capacity)
-        self._post_idx = self._grown(self._post_idx, new_capacity)
-        self._author_idx = self._grown(self._author_idx, new_capacity)
-        self._created_us = self._grown(self._created_us, new_capacity)
-        self._alive = self._grown(self._alive, new_capacity)
-
-    @staticmethod
-    def _grown(array: np.ndarray, capacity: int) -> np.ndarray:
-        grown = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
-        grown[: len(array)] = array
-        return grown
-
-    @staticmethod
-    def _intern(value: str, values: list[str], lookup: dict[str, int]) -> int:
-        index = lookup.get(value)
-        if index is None:
-            index = len(values)
-            values.append(value)
-            lookup[value] = index
-        return index
-
     def _maybe_rebuild(self) -> None:
-        tail = self._n - self._tail_start
-        if self._n < self.mih_min_size or tail <= max(self.mih_min_size, self._tail_start // 16):
+        n = self._table.n
+        tail = n - self._tail_start
+        if n < self.mih_min_size or tail <= max(self.mih_min_size, self._tail_start // 16):
             return
-        self._mih = _MultiIndex(self._codes[: self._n], self.radius)
-        self._tail_start = self._n
+        self._mih = _MultiIndex(self._codes[:n], self.radius)
+        self._tail_start = n
         self._tail = faiss.IndexBinaryFlat(HASH_BITS)
 
     # ---- querying -----------------------------------------------------------------------
@@ -287,7 +239,7 @@ class HammingIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         rows = np.concatenate(found_rows)
         distances = np.concatenate(found_dist)
-        alive = self._alive[rows]
+        alive = self._table.alive[rows]
         rows, distances = rows[alive], distances[alive]
         # One entry per row, at its smallest distance over the query variants.
         order = np.lexsort((distances, rows))
@@ -299,10 +251,10 @@ class HammingIndex:
     def _to_matches(
         self, rows: np.ndarray, distances: np.ndarray, exclude_post_id: str | None
     ) -> list[Match]:
-        excluded = self._post_lookup.get(exclude_post_id, -1) if exclude_post_id is not None else -1
+        excluded = self._table.post_number(exclude_post_id)
         best: dict[tuple[int, str], tuple[int, int]] = {}
         for row, distance in zip(rows.tolist(), distances.tolist(), strict=True):
-            post = int(self._post_idx[row])
+            post = int(self._table.post_idx[row])
             if post == excluded:
                 continue
             image_key = (post, self._image_ids[row])
@@ -314,43 +266,14 @@ class HammingIndex:
         return matches
 
     def _item(self, row: int) -> IndexedItem:
-        return IndexedItem(
-            key=bytes(self._codes[row]).hex(),
-            post_id=self._posts[int(self._post_idx[row])],
-            author_id=self._authors[int(self._author_idx[row])],
-            created_at=from_utc_micros(int(self._created_us[row])),
-            image_id=self._image_ids[row],
-            variant=self._variants[row],
+        return self._table.item(
+            row, bytes(self._codes[row]).hex(), image_id=self._image_ids[row], variant=self._variants[row]
         )
-
-    # ---- removing -----------------------------------------------------------------------
-    def remove_post(self, post_id: str) -> int:
-        """Tombstone every hash of ``post_id``; returns how many were live."""
-        check_nonempty_str(post_id, "post_id", "HammingIndex.remove_post")
-        with self._lock:
-            post = self._post_lookup.get(post_id)
-            if post is None:
-                return 0
-            rows = self._rows_by_post.pop(post, [])
-            removed = int(self._alive[rows].sum()) if rows else 0
-            self._alive[rows] = False
-            self._live -= removed
-            return removed
-
-    def __len__(self) -> int:
-        return self._live
-
-    def items(self) -> Iterable[IndexedItem]:
-        """Every live item, in insertion order (for export and tests)."""
-        with self._lock:
-            rows = np.flatnonzero(self._alive[: self._n]).tolist()
-        return [self._item(row) for row in rows]
 
     def stats(self) -> dict[str, Any]:
         """Sizes for ``feedguard images index stats`` and the benchmarks."""
         with self._lock:
-            live_posts = {int(p) for p in self._post_idx[: self._n][self._alive[: self._n]]}
-            live_authors = {int(a) for a in self._author_idx[: self._n][self._alive[: self._n]]}
+            n = self._table.n
             mih_bytes = (
                 0
                 if self._mih is None
@@ -358,93 +281,52 @@ class HammingIndex:
             )
             return {
                 "kind": _KIND,
-                "items": self._live,
-                "tombstones": self._n - self._live,
-                "posts": len(live_posts),
-                "authors": len(live_authors),
+                **self._table.counts(),
                 "radius": self.radius,
                 "multi_index_rows": 0 if self._mih is None else self._mih.n,
-                "flat_rows": self._n - self._tail_start,
-                "code_bytes": self._n * HASH_BYTES,
+                "flat_rows": n - self._tail_start,
+                "code_bytes": n * HASH_BYTES,
                 "multi_index_bytes": mih_bytes,
             }
 
     # ---- persistence --------------------------------------------------------------------
     def save(self, directory: Path) -> None:
-        """Write live items to ``directory``: ``codes.npy``, ``columns.npz`` (no objects), ``meta.json``.
+        """Write live items to ``directory``: ``codes.npy``, the row columns as npy (no objects), ``meta.json``.
 
         ``meta.json`` is written last, so a crash mid-save leaves the previous meta pointing at
         files whose shapes it checks at load.
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            rows = np.flatnonzero(self._alive[: self._n])
-            post_ids, post_idx = self._compact(self._post_idx[rows], self._posts)
-            author_ids, author_idx = self._compact(self._author_idx[rows], self._authors)
-            write_npy(directory / "codes.npy", self._codes[rows])
-            write_npy(directory / "post_idx.npy", post_idx)
-            write_npy(directory / "author_idx.npy", author_idx)
-            write_npy(directory / "created_us.npy", self._created_us[rows])
+            directory, rows, ids = self._table.save(directory)
             meta = {
                 "format": INDEX_FORMAT_VERSION,
                 "kind": _KIND,
                 "count": len(rows),
                 "radius": self.radius,
                 "mih_min_size": self.mih_min_size,
-                "posts": post_ids,
-                "authors": author_ids,
+                **ids,
                 "image_ids": [self._image_ids[r] for r in rows.tolist()],
                 "variants": [self._variants[r] for r in rows.tolist()],
             }
             write_json(directory / "meta.json", meta)
 
-    @staticmethod
-    def _compact(indices: np.ndarray, values: list[str]) -> tuple[list[str], np.ndarray]:
-        used, inverse = np.unique(indices, return_inverse=True)
-        return [values[i] for i in used.tolist()], inverse.astype(np.int32)
-
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read an index written by :meth:`save` (validates format, kind and shapes)."""
-        directory = Path(directory)
-        meta = read_index_meta(directory, _KIND)
+        directory, meta = cls._read_meta(directory, _KIND)
         count = meta["count"]
-        codes = read_npy(directory / "codes.npy", (count, HASH_BYTES), np.uint8)
-        post_idx = read_npy(directory / "post_idx.npy", (count,), np.int32)
-        author_idx = read_npy(directory / "author_idx.npy", (count,), np.int32)
-        created_us = read_npy(directory / "created_us.npy", (count,), np.int64)
-        posts, authors = list(meta["posts"]), list(meta["authors"])
         image_ids, variants = list(meta["image_ids"]), list(meta["variants"])
         if len(image_ids) != count or len(variants) != count:
             raise ValueError(
                 f"The index in {directory} is inconsistent: meta.json lists {len(image_ids)} image ids for {count} codes."
             )
-        if count and (
-            post_idx.max() >= len(posts)
-            or author_idx.max() >= len(authors)
-            or min(post_idx.min(), author_idx.min()) < 0
-        ):
-            raise ValueError(
-                f"The index in {directory} is inconsistent: post or author numbers out of range."
-            )
         index = cls(radius=int(meta["radius"]), mih_min_size=int(meta["mih_min_size"]))
         with index._lock:
-            index._reserve(count)
-            index._codes[:count] = codes
-            index._post_idx[:count] = post_idx
-            index._author_idx[:count] = author_idx
-            index._created_us[:count] = created_us
-            index._alive[:count] = True
+            index._table.restore(directory, meta)
+            codes = index._codes[:count]
             index._image_ids, index._variants = image_ids, variants
-            index._posts, index._authors = posts, authors
-            index._post_lookup = {p: i for i, p in enumerate(posts)}
-            index._author_lookup = {a: i for i, a in enumerate(authors)}
-            for row, post in enumerate(post_idx.tolist()):
-                index._rows_by_post.setdefault(post, []).append(row)
-            index._n = index._live = count
             if count >= index.mih_min_size:
-                index._mih = _MultiIndex(index._codes[:count], index.radius)
+                index._mih = _MultiIndex(codes, index.radius)
                 index._tail_start = count
             else:
                 index._tail.add(np.ascontiguousarray(codes))

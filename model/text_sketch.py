@@ -22,25 +22,20 @@ from __future__ import annotations
 import base64
 import functools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from model.index_rows import RowTable, RowTableIndex
 from model.signals import (
     INDEX_FORMAT_VERSION,
     IndexedItem,
     Match,
     NearDupIndex,
-    check_nonempty_str,
-    from_utc_micros,
-    read_index_meta,
-    read_npy,
-    utc_micros,
     write_json,
-    write_npy,
 )
 
 #: Sketch parameters. 128 permutations estimate Jaccard to about +-0.04 (one standard error at 0.5).
@@ -239,7 +234,7 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     return best if best is not None else fallback
 
 
-class TextSketchIndex:
+class TextSketchIndex(RowTableIndex):
     """:class:`model.signals.NearDupIndex` over text sketches; ``distance = 1 - estimated Jaccard``.
 
     ``query`` takes a :class:`TextSketch` or the normalized text itself (sketched with this
@@ -268,20 +263,13 @@ class TextSketchIndex:
         self.static_min_size = _check_int(static_min_size, "static_min_size", "TextSketchIndex", 1, 1 << 40)
         self.bands, self.rows = lsh_bands(self.min_similarity, self.sketcher.num_perm)
         self._lock = threading.RLock()
-        self._n = 0
-        perm = self.sketcher.num_perm
-        self._signatures = np.zeros((0, perm), dtype=np.uint32)
-        self._band_keys = np.zeros((0, self.bands), dtype=np.uint64)
-        self._post_idx = np.zeros(0, dtype=np.int32)
-        self._author_idx = np.zeros(0, dtype=np.int32)
-        self._created_us = np.zeros(0, dtype=np.int64)
-        self._alive = np.zeros(0, dtype=bool)
-        self._posts: list[str] = []
-        self._post_lookup: dict[str, int] = {}
-        self._authors: list[str] = []
-        self._author_lookup: dict[str, int] = {}
-        self._rows_by_post: dict[int, list[int]] = {}
-        self._live = 0
+        self._table = RowTable(
+            {
+                "signatures": ((self.sketcher.num_perm,), np.uint32),
+                "band_keys": ((self.bands,), np.uint64),
+            },
+            saved=("signatures",),
+        )
         self._static_n = 0
         self._sorted_keys: np.ndarray | None = None  # (bands, static_n) sorted band keys
         self._sorted_rows: np.ndarray | None = None  # (bands, static_n) row of each sorted key
@@ -292,6 +280,16 @@ class TextSketchIndex:
     def sketch(self, text: str) -> TextSketch | None:
         """Sketch normalized text with this index's parameters."""
         return self.sketcher.sketch(text)
+
+    @property
+    def _signatures(self) -> np.ndarray:
+        """``(rows, num_perm)`` MinHash signatures (a column of the row table, grown with it)."""
+        return self._table.columns["signatures"]
+
+    @property
+    def _band_keys(self) -> np.ndarray:
+        """``(rows, bands)`` LSH band keys of each signature (a column of the row table)."""
+        return self._table.columns["band_keys"]
 
     def _keys_of(self, signatures: np.ndarray) -> np.ndarray:
         """``(n, bands)`` uint64 key of each band of each signature."""
@@ -328,41 +326,20 @@ class TextSketchIndex:
         block = np.stack(signatures)
         keys = self._keys_of(block)
         with self._lock:
-            self._reserve(self._n + len(items))
-            start, stop = self._n, self._n + len(items)
+            start, stop = self._table.append(items)
             self._signatures[start:stop] = block
             self._band_keys[start:stop] = keys
-            for offset, item in enumerate(items):
-                row = start + offset
-                post = _intern(item.post_id, self._posts, self._post_lookup)
-                self._post_idx[row] = post
-                self._author_idx[row] = _intern(item.author_id, self._authors, self._author_lookup)
-                self._created_us[row] = utc_micros(item.created_at)
-                self._rows_by_post.setdefault(post, []).append(row)
-            self._alive[start:stop] = True
-            self._n = stop
-            self._live += len(items)
-            tail = self._n - self._static_n
-            if self._n >= self.static_min_size and tail > max(self.static_min_size, self._static_n // 8):
+            tail = stop - self._static_n
+            if stop >= self.static_min_size and tail > max(self.static_min_size, self._static_n // 8):
                 self._rebuild_static()
 
-    def _reserve(self, needed: int) -> None:
-        capacity = len(self._signatures)
-        if needed <= capacity:
-            return
-        capacity = max(needed, 2 * capacity, 1024)
-        for name in ("_signatures", "_band_keys", "_post_idx", "_author_idx", "_created_us", "_alive"):
-            old = getattr(self, name)
-            new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
-            new[: len(old)] = old
-            setattr(self, name, new)
-
     def _rebuild_static(self) -> None:
-        keys = self._band_keys[: self._n].T  # (bands, n)
+        n = self._table.n
+        keys = self._band_keys[:n].T  # (bands, n)
         order = np.argsort(keys, axis=1, kind="stable")
         self._sorted_rows = order.astype(np.int64)
         self._sorted_keys = np.take_along_axis(keys, order, axis=1)
-        self._static_n = self._n
+        self._static_n = n
 
     # ---- querying -----------------------------------------------------------------------
     def query(self, signal: TextSketch | str, *, exclude_post_id: str | None = None) -> list[Match]:
@@ -386,9 +363,10 @@ class TextSketchIndex:
         keys = self._keys_of(sketch.signature[None, :])[0]
         with self._lock:
             rows = self._candidates(keys)
-            if exclude_post_id is not None and exclude_post_id in self._post_lookup:
-                rows = rows[self._post_idx[rows] != self._post_lookup[exclude_post_id]]
-            rows = rows[self._alive[rows]]
+            excluded = self._table.post_number(exclude_post_id)
+            if excluded >= 0:
+                rows = rows[self._table.post_idx[rows] != excluded]
+            rows = rows[self._table.alive[rows]]
             similarity = (self._signatures[rows] == sketch.signature[None, :]).mean(axis=1)
             keep = similarity >= self.min_similarity
             rows, similarity = rows[keep], similarity[keep]
@@ -408,8 +386,8 @@ class TextSketchIndex:
                 high = np.searchsorted(column, keys[band], side="right")
                 if high > low:
                     found.append(self._sorted_rows[band, low:high])
-        if self._n > self._static_n:
-            tail = self._band_keys[self._static_n : self._n]
+        if self._table.n > self._static_n:
+            tail = self._band_keys[self._static_n : self._table.n]
             hits = np.flatnonzero((tail == keys[None, :]).any(axis=1))
             found.append(hits.astype(np.int64) + self._static_n)
         if not found:
@@ -417,45 +395,14 @@ class TextSketchIndex:
         return np.unique(np.concatenate(found))
 
     def _item(self, row: int) -> IndexedItem:
-        return IndexedItem(
-            key=TextSketch(self._signatures[row]).to_key(),
-            post_id=self._posts[int(self._post_idx[row])],
-            author_id=self._authors[int(self._author_idx[row])],
-            created_at=from_utc_micros(int(self._created_us[row])),
-        )
-
-    # ---- removing -----------------------------------------------------------------------
-    def remove_post(self, post_id: str) -> int:
-        """Tombstone the sketch(es) of ``post_id``; returns how many were live."""
-        check_nonempty_str(post_id, "post_id", "TextSketchIndex.remove_post")
-        with self._lock:
-            post = self._post_lookup.get(post_id)
-            if post is None:
-                return 0
-            rows = self._rows_by_post.pop(post, [])
-            removed = int(self._alive[rows].sum()) if rows else 0
-            self._alive[rows] = False
-            self._live -= removed
-            return removed
-
-    def __len__(self) -> int:
-        return self._live
-
-    def items(self) -> Iterable[IndexedItem]:
-        """Every live item, in insertion order."""
-        with self._lock:
-            rows = np.flatnonzero(self._alive[: self._n]).tolist()
-        return [self._item(row) for row in rows]
+        return self._table.item(row, TextSketch(self._signatures[row]).to_key())
 
     def stats(self) -> dict[str, Any]:
+        """Sizes and parameters, for ``feedguard`` index stats and the benchmarks."""
         with self._lock:
-            alive = self._alive[: self._n]
             return {
                 "kind": _KIND,
-                "items": self._live,
-                "tombstones": self._n - self._live,
-                "posts": len({int(p) for p in self._post_idx[: self._n][alive]}),
-                "authors": len({int(a) for a in self._author_idx[: self._n][alive]}),
+                **self._table.counts(),
                 "min_similarity": self.min_similarity,
                 "bands": self.bands,
                 "rows_per_band": self.rows,
@@ -465,16 +412,8 @@ class TextSketchIndex:
     # ---- persistence --------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         """Write live sketches: ``signatures.npy``, id columns as npy, strings in ``meta.json`` (written last)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            rows = np.flatnonzero(self._alive[: self._n])
-            used_posts, post_idx = np.unique(self._post_idx[rows], return_inverse=True)
-            used_authors, author_idx = np.unique(self._author_idx[rows], return_inverse=True)
-            write_npy(directory / "signatures.npy", self._signatures[rows])
-            write_npy(directory / "post_idx.npy", post_idx.astype(np.int32))
-            write_npy(directory / "author_idx.npy", author_idx.astype(np.int32))
-            write_npy(directory / "created_us.npy", self._created_us[rows])
+            directory, rows, ids = self._table.save(directory)
             write_json(
                 directory / "meta.json",
                 {
@@ -484,16 +423,14 @@ class TextSketchIndex:
                     "min_similarity": self.min_similarity,
                     "static_min_size": self.static_min_size,
                     "sketcher": self.sketcher.params(),
-                    "posts": [self._posts[i] for i in used_posts.tolist()],
-                    "authors": [self._authors[i] for i in used_authors.tolist()],
+                    **ids,
                 },
             )
 
     @classmethod
     def load(cls, directory: Path) -> Self:
         """Read an index written by :meth:`save` (validates format, kind and shapes)."""
-        directory = Path(directory)
-        meta = read_index_meta(directory, _KIND)
+        directory, meta = cls._read_meta(directory, _KIND)
         count = meta["count"]
         sketcher = TextSketcher(**meta["sketcher"])
         index = cls(
@@ -501,45 +438,12 @@ class TextSketchIndex:
             sketcher=sketcher,
             static_min_size=int(meta["static_min_size"]),
         )
-        signatures = read_npy(directory / "signatures.npy", (count, sketcher.num_perm), np.uint32)
-        post_idx = read_npy(directory / "post_idx.npy", (count,), np.int32)
-        author_idx = read_npy(directory / "author_idx.npy", (count,), np.int32)
-        created_us = read_npy(directory / "created_us.npy", (count,), np.int64)
-        posts, authors = list(meta["posts"]), list(meta["authors"])
-        if count and (
-            post_idx.max() >= len(posts)
-            or author_idx.max() >= len(authors)
-            or min(post_idx.min(), author_idx.min()) < 0
-        ):
-            raise ValueError(
-                f"The index in {directory} is inconsistent: post or author numbers out of range."
-            )
         with index._lock:
-            index._reserve(count)
-            index._signatures[:count] = signatures
-            index._band_keys[:count] = index._keys_of(signatures)
-            index._post_idx[:count] = post_idx
-            index._author_idx[:count] = author_idx
-            index._created_us[:count] = created_us
-            index._alive[:count] = True
-            index._posts, index._authors = posts, authors
-            index._post_lookup = {p: i for i, p in enumerate(posts)}
-            index._author_lookup = {a: i for i, a in enumerate(authors)}
-            for row, post in enumerate(post_idx.tolist()):
-                index._rows_by_post.setdefault(post, []).append(row)
-            index._n = index._live = count
+            index._table.restore(directory, meta)
+            index._band_keys[:count] = index._keys_of(index._signatures[:count])
             if count >= index.static_min_size:
                 index._rebuild_static()
         return index
-
-
-def _intern(value: str, values: list[str], lookup: dict[str, int]) -> int:
-    index = lookup.get(value)
-    if index is None:
-        index = len(values)
-        values.append(value)
-        lookup[value] = index
-    return index
 
 
 class TextSketchSignal:

@@ -6,6 +6,7 @@ reuses it in test_text_sketch.py), as python-threatexchange does for its signal 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,65 @@ def test_load_refuses_inconsistent_files(tmp_path: Path) -> None:
     np.save(tmp_path / "codes.npy", np.zeros((2, 32), dtype=np.uint8))
     with pytest.raises(ValueError, match=r"codes\.npy"):
         HammingIndex.load(tmp_path)
+
+
+def write_format_1_index(
+    directory: Path, signals: tuple[str, np.ndarray], rows: list[tuple[int, int, int]], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """An index directory in the layout saved since format 1, written by hand (not by the code under test).
+
+    ``signals`` is the index's own file (name, array); ``rows`` hold (post number, author number,
+    minutes after T0) per row; ``meta`` the index's own meta.json fields. Returns the whole meta.
+    """
+    post_idx, author_idx, minutes = zip(*rows, strict=True)
+    created_us = [(int(T0.timestamp()) + 60 * m) * 1_000_000 for m in minutes]
+    np.save(directory / signals[0], signals[1])
+    np.save(directory / "post_idx.npy", np.array(post_idx, dtype=np.int32))
+    np.save(directory / "author_idx.npy", np.array(author_idx, dtype=np.int32))
+    np.save(directory / "created_us.npy", np.array(created_us, dtype=np.int64))
+    meta = {"format": 1, "count": len(rows), **meta}
+    (directory / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return meta
+
+
+@pytest.mark.parametrize("mih_min_size", [1, 20_000])
+def test_an_index_saved_in_the_format_1_layout_still_loads(tmp_path: Path, mih_min_size: int) -> None:
+    """Indexes already on disk must keep loading, so the files are written here by hand, not by save()."""
+    codes = np.random.default_rng(8).integers(0, 256, (3, 32), dtype=np.uint8)
+    own = {"kind": "pdq-hamming", "radius": 31, "mih_min_size": mih_min_size}
+    ids = {"posts": ["p1", "p2"], "authors": ["bob", "amy"]}
+    per_row = {"image_ids": ["p1#0", "p1#0", "p2#0"], "variants": ["", "window", ""]}
+    meta = write_format_1_index(
+        tmp_path, ("codes.npy", codes), [(0, 0, 0), (0, 0, 0), (1, 1, 1)], {**own, **ids, **per_row}
+    )
+    index = HammingIndex.load(tmp_path)
+    hexes = codes_to_hexes(codes)
+    late = T0 + timedelta(minutes=1)
+    assert list(index.items()) == [
+        IndexedItem(hexes[0], "p1", "bob", T0, image_id="p1#0"),
+        IndexedItem(hexes[1], "p1", "bob", T0, image_id="p1#0", variant="window"),
+        IndexedItem(hexes[2], "p2", "amy", late, image_id="p2#0"),
+    ]
+    assert index.stats()["multi_index_rows"] == (3 if mih_min_size == 1 else 0)
+    assert [m.item.post_id for m in index.query(hexes[2])] == ["p2"]
+    assert [m.item.post_id for m in index.query(hexes[1], exclude_post_id="p2")] == ["p1"]
+    assert index.remove_post("p1") == 2 and len(index) == 1
+    # saving writes the same layout back, without the removed post's rows or ids
+    index.save(tmp_path / "again")
+    names = sorted(path.name for path in (tmp_path / "again").iterdir())
+    assert names == ["author_idx.npy", "codes.npy", "created_us.npy", "meta.json", "post_idx.npy"]
+    saved = json.loads((tmp_path / "again" / "meta.json").read_text(encoding="utf-8"))
+    assert saved == {
+        **meta,
+        "count": 1,
+        "posts": ["p2"],
+        "authors": ["amy"],
+        "image_ids": ["p2#0"],
+        "variants": [""],
+    }
+    post_idx = np.load(tmp_path / "again" / "post_idx.npy")
+    assert post_idx.dtype == np.int32 and post_idx.tolist() == [0]
+    assert np.load(tmp_path / "again" / "created_us.npy").tolist() == [int(late.timestamp()) * 1_000_000]
 
 
 def test_query_rejects_bad_signals() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_hamming_index import NearDupIndexContract
+from test_hamming_index import NearDupIndexContract, write_format_1_index
 
 from model.normalize import normalize
 from model.signals import IndexedItem
@@ -152,6 +153,37 @@ def test_many_posts_static_tables_and_tail_agree(tmp_path: Path) -> None:
         assert incremental.query(query) == expected
     incremental.save(tmp_path)
     assert TextSketchIndex.load(tmp_path).query(texts[5]) == incremental.query(texts[5])
+
+
+@pytest.mark.parametrize("static_min_size", [1, 20_000])
+def test_an_index_saved_in_the_format_1_layout_still_loads(tmp_path: Path, static_min_size: int) -> None:
+    """Indexes already on disk must keep loading, so the files are written here by hand, not by save()."""
+    sketches = [SKETCHER.sketch(BASES[i]) for i in range(3)]
+    signatures = ("signatures.npy", np.stack([s.signature for s in sketches]))
+    own = {"kind": "text-minhash", "min_similarity": 0.5, "static_min_size": static_min_size}
+    ids = {"posts": ["p1", "p2"], "authors": ["amy", "bob"]}
+    meta = write_format_1_index(
+        tmp_path, signatures, [(1, 0, 0), (0, 0, 0), (1, 1, 1)], {**own, "sketcher": SKETCHER.params(), **ids}
+    )
+    index = TextSketchIndex.load(tmp_path)
+    late = T0 + timedelta(minutes=1)
+    assert list(index.items()) == [
+        IndexedItem(sketches[0].to_key(), "p2", "amy", T0),
+        IndexedItem(sketches[1].to_key(), "p1", "amy", T0),
+        IndexedItem(sketches[2].to_key(), "p2", "bob", late),
+    ]
+    assert index.stats()["posts"] == 2 and index.stats()["authors"] == 2
+    assert [m.item.post_id for m in index.query(variant_text(1, 1))] == ["p1"]
+    assert index.query(BASES[1], exclude_post_id="p1") == []
+    assert index.remove_post("p2") == 2 and len(index) == 1
+    # saving writes the same layout back, without the removed post's rows or ids
+    index.save(tmp_path / "again")
+    names = sorted(path.name for path in (tmp_path / "again").iterdir())
+    assert names == ["author_idx.npy", "created_us.npy", "meta.json", "post_idx.npy", "signatures.npy"]
+    saved = json.loads((tmp_path / "again" / "meta.json").read_text(encoding="utf-8"))
+    assert saved == {**meta, "count": 1, "posts": ["p1"], "authors": ["amy"]}
+    assert np.load(tmp_path / "again" / "author_idx.npy").tolist() == [0]
+    assert np.array_equal(np.load(tmp_path / "again" / "signatures.npy"), sketches[1].signature[None, :])
 
 
 def test_add_refuses_a_sketch_of_another_size() -> None:
