@@ -33,6 +33,7 @@ from serve.review import accounts, decisions, queue
 from serve.review.decisions import DecisionInput
 from serve.store.db import Store
 from serve.store.tables import ReviewItem
+from train.release import moderator_rows
 
 pytestmark = pytest.mark.usefixtures("fast_argon2")
 LEASE = timedelta(minutes=5)
@@ -158,6 +159,9 @@ def test_export_then_build_puts_moderator_labels_into_train(tmp_path: Path) -> N
     manifest = json.loads((build / "manifest.json").read_text())
     assert manifest["extra_sources"] == [str(out)]
     assert manifest["splits"]["train"]["sources"]["moderator"] == 7
+    # The model card built on this data says how many moderator labels it learned from.
+    assert moderator_rows(manifest) == 7
+    assert moderator_rows(json.loads((build / "manifest.json").read_text()) | {"splits": {}}) == 0
 
 
 @pytest.mark.slow

@@ -91,6 +91,7 @@ def test_model_card_reports_what_the_issue_asks(built) -> None:
         "feedguard model build --data",
         "python -m eval.bench_text",
         "Expected calibration error",
+        "Moderator labels in training: 0",
     ):
         assert needle in card, needle
     report = built["report"]

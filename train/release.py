@@ -774,6 +774,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"code version `{dm.get('code_version', 'unknown')}`.",
         f"- sha256 of its `manifest.json`: `{ctx['data_sha']}`.",
         "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in _split_sizes(dm).items()) + ".",
+        f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
+        f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'}).",
         f"- Build seed {c['seed']}.",
         "",
         "## Models compared (threshold 0.5 on raw scores; `release` calibrated at policy thresholds)",
@@ -881,6 +883,12 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def moderator_rows(data_manifest: dict[str, Any]) -> int:
+    """How many moderator decisions went into training: the feedback loop's size, for the card."""
+    train = (data_manifest.get("splits") or {}).get("train") or {}
+    return int((train.get("sources") or {}).get("moderator", 0))
 
 
 def _split_sizes(data_manifest: dict[str, Any]) -> dict[str, Any]:
