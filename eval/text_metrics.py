@@ -172,7 +172,11 @@ def agreement(a: Sequence[Any], b: Sequence[Any]) -> float:
 
 
 def parity(probs_ref: np.ndarray, probs_other: np.ndarray, thresholds: Any = 0.5) -> dict[str, float]:
-    """How far a converted model (ONNX INT8) is from its reference: label-decision agreement, max score gap."""
+    """How far a converted model (ONNX INT8) is from its reference: decision agreement, max score gap.
+
+    ``decision_agreement`` counts each (post, label) yes/no decision; ``label_decision_agreement``
+    is stricter: the share of posts on which every label's decision agrees.
+    """
     a = np.asarray(probs_ref, dtype=np.float64)
     b = np.asarray(probs_other, dtype=np.float64)
     if a.shape != b.shape:
@@ -182,6 +186,7 @@ def parity(probs_ref: np.ndarray, probs_other: np.ndarray, thresholds: Any = 0.5
     pa, pb = predictions(a, thresholds), predictions(b, thresholds)
     return {
         "rows": len(a),
+        "decision_agreement": float((pa == pb).mean()) if len(a) else float("nan"),
         "label_decision_agreement": float((pa == pb).all(axis=1).mean()) if len(a) else float("nan"),
         "max_abs_diff": float(np.abs(a - b).max()) if a.size else 0.0,
         "mean_abs_diff": float(np.abs(a - b).mean()) if a.size else 0.0,

@@ -203,16 +203,17 @@ def trick_table(metrics: Mapping[str, Mapping[str, Any]], split: str) -> str:
 def parity_table(parity: Mapping[str, Any]) -> str:
     """PyTorch FP32 vs ONNX FP32/INT8 on the test split."""
     lines = [
-        "| compared with PyTorch FP32 | posts | action agreement | label agreement | max abs score diff |"
-        " mean abs diff |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| compared with PyTorch FP32 | posts | decision agreement (post × label) | posts, all labels agree |"
+        " action agreement | max abs score diff | mean abs diff |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in ("onnx_fp32", "onnx_int8"):
         p = parity.get(name)
         if p:
             lines.append(
-                f"| {name} | {p['rows']} | {_f(p['action_agreement'] * 100, 2)} % | "
-                f"{_f(p['label_decision_agreement'] * 100, 2)} % | {_f(p['max_abs_diff'], 4)} | "
+                f"| {name} | {p['rows']} | {_f(p['decision_agreement'] * 100, 2)} % | "
+                f"{_f(p['label_decision_agreement'] * 100, 2)} % | {_f(p['action_agreement'] * 100, 2)} % | "
+                f"{_f(p['max_abs_diff'], 4)} | "
                 f"{_f(p['mean_abs_diff'], 5)} |"
             )
     return "\n".join(lines)

@@ -199,6 +199,22 @@ def optimize_bert(src: Path, dst: Path, *, num_heads: int, hidden_size: int) -> 
     return Path(dst)
 
 
+_GELU_OPS = frozenset({"Gelu", "FastGelu", "BiasGelu"})
+
+
+def ffn_down_projections(path: Path) -> list[str]:
+    """Names of the MatMuls that read a GELU's output: the feed-forward down-projections.
+
+    Dynamic quantization scales activations per batch; GELU outputs are long-tailed, so one
+    outlier coarsens the step for every other value in the batch. On the 4-layer e5 student
+    (test split, 5,635 posts) keeping these four MatMuls in FP32 raised per-post agreement with
+    PyTorch from 97.3 % to 98.5 % and halved the mean score gap (0.0096 -> 0.0051) for +7 MB.
+    """
+    graph = onnx.load(str(path), load_external_data=False).graph
+    gelu_outputs = {out for node in graph.node if node.op_type in _GELU_OPS for out in node.output}
+    return [node.name for node in graph.node if node.op_type == "MatMul" and node.input[0] in gelu_outputs]
+
+
 def quantize_int8(
     src: Path, dst: Path, *, weight_type: str = "QInt8", per_channel: bool = True, optimize: bool = True
 ) -> Path:
@@ -231,11 +247,16 @@ def quantize_int8(
             weight_type=QuantType[weight_type],
             per_channel=per_channel,
             reduce_range=weight_type == "QInt8",
+            nodes_to_exclude=ffn_down_projections(source),
             # Fused contrib ops hide tensor types from ONNX shape inference; they are all float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         meta.update(_metadata(source))
-    meta["quantization"] = f"dynamic {weight_type} " + ("per-channel" if per_channel else "per-tensor")
+    meta["quantization"] = (
+        f"dynamic {weight_type} "
+        + ("per-channel" if per_channel else "per-tensor")
+        + "; FFN down-projections FP32"
+    )
     model = onnx.load(str(dst))
     del model.metadata_props[:]
     for key, value in sorted(meta.items()):

@@ -70,6 +70,7 @@ def test_confusion_parity_agreement_and_ece() -> None:
     np.testing.assert_array_equal(cm, [[3, 1], [1, 1]])
     p = parity(P, P + 0.15, 0.5)  # only row 1's hard_sell (0.40 -> 0.55) crosses the threshold
     assert p["max_abs_diff"] == pytest.approx(0.15) and p["label_decision_agreement"] == pytest.approx(5 / 6)
+    assert p["decision_agreement"] == pytest.approx(17 / 18)
     assert agreement(["a", "b"], ["a", "c"]) == 0.5
     rng = np.random.default_rng(0)
     probs = rng.random((20_000, len(LABELS)))
