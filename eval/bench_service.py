@@ -250,8 +250,10 @@ def _write_report(
 def _release_note(release: Path | None) -> str:
     from model.bundle import RELEASE_DIR, read_manifest
 
-    directory = release or RELEASE_DIR
+    directory = Path(release or RELEASE_DIR).resolve()
     m = read_manifest(directory)
+    if directory.is_relative_to(Path.cwd()):
+        directory = directory.relative_to(Path.cwd())  # the report names paths a reader can open
     sha = m["files"][m["model_file"]][:12]
     return (
         f"{directory} ({m.get('model_role', '?')}, {m.get('encoder_layers', '?')} encoder layers,"
