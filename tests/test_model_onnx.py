@@ -19,7 +19,7 @@ import torch
 from model.encoder_weights import build_e5_encoder
 from model.labels import LABELS
 from model.onnx_classifier import OnnxTextClassifier
-from model.onnx_export import export_onnx, optimize_bert, quantize_int8
+from model.onnx_export import export_onnx, ffn_down_projections, optimize_bert, quantize_int8
 from model.text_classifier import TextClassifierModule, TorchTextClassifier, student_from_teacher
 from model.tokenizer import PostTokenizer
 from model.vocab import select_vocab
@@ -158,15 +158,17 @@ def test_onnx_graph_has_dynamic_axes_and_metadata(onnx_paths):
 
 def test_int8_is_smaller_and_agrees_with_fp32(student, tokenizer_and_keep, onnx_paths):
     fp32, int8 = onnx_paths
-    assert int8.stat().st_size < 0.4 * fp32.stat().st_size
+    # Every weight is INT8 except the FFN down-projections (one per layer), kept FP32 on purpose.
+    assert int8.stat().st_size < 0.5 * fp32.stat().st_size
     model = onnx.load(str(int8))
-    ops = {n.op_type for n in model.graph.node}
-    assert {"MatMulInteger", "QAttention"} <= ops
+    ops = [n.op_type for n in model.graph.node]
+    assert {"MatMulInteger", "QAttention"} <= set(ops)
+    assert len(ffn_down_projections(int8)) == ops.count("MatMul") == 2  # the only float MatMuls
     meta = {p.key: p.value for p in model.metadata_props}
     assert (
         meta["fused_attention"] == "2"
         and meta["vocab_size"]
-        and meta["quantization"] == "dynamic QInt8 per-channel"
+        and meta["quantization"] == "dynamic QInt8 per-channel; FFN down-projections FP32"
     )
     tok, _ = tokenizer_and_keep
     ref = TorchTextClassifier(student, tok, max_length=64).predict_proba(POSTS)
