@@ -10,6 +10,7 @@ from model.policy import Policy
 from train.calibrate import (
     CalibrationConfig,
     build_policy,
+    choose_f1_threshold,
     choose_threshold,
     expected_calibration_error,
     fit_label_calibration,
@@ -72,6 +73,43 @@ def test_ties_are_never_split() -> None:
     y = np.array([1, 1, 0, 0])
     # Cutting "inside" the tied 0.5s is impossible: either all three are over or none.
     assert choose_threshold(scores, y, 0.6, min_support=1).threshold == 0.9
+
+
+def test_f1_threshold_is_the_best_cut_by_brute_force() -> None:
+    rng = np.random.default_rng(5)
+    y = (rng.random(300) < 0.3).astype(float)
+    scores = np.round(np.clip(0.35 * y + rng.random(300) * 0.7, 0, 1), 2)  # rounded: many ties
+    w = rng.uniform(0.5, 2.0, 300)
+
+    def f1_at(t: float) -> float:
+        over = scores >= t
+        tp = (w * over * y).sum()
+        return 2 * tp / ((w * over).sum() + (w * y).sum())
+
+    best = max(np.unique(scores), key=lambda t: (f1_at(t), t))
+    choice = choose_f1_threshold(scores, y, w, min_support=1)
+    assert choice.threshold == best
+    assert 2 * choice.precision * choice.recall / (choice.precision + choice.recall) == pytest.approx(
+        f1_at(best)
+    )
+    assert choose_f1_threshold(scores, np.zeros(300)).threshold is None
+
+
+def test_label_takes_the_f1_cut_unless_given_a_precision_target() -> None:
+    rng = np.random.default_rng(8)
+    y = (rng.random((2000, len(LABELS))) < 0.3).astype(float)
+    logits = np.where(y == 1, rng.normal(1.0, 1.5, y.shape), rng.normal(-1.0, 1.5, y.shape))
+    groups = ["validation"] * 2000
+    by_f1 = build_policy(logits, y, groups, CalibrationConfig())
+    by_precision = build_policy(logits, y, groups, CalibrationConfig(label_precision=0.9))
+    assert "label" not in by_f1.targets and by_precision.targets["label"] == 0.9
+    for j, label in enumerate(LABELS):
+        probs = by_f1.calibrate(logits, kind="logits")[:, j]
+        assert (
+            by_f1.thresholds["label"][label] == choose_f1_threshold(probs, y[:, j], min_support=5).threshold
+        )
+        # Overlapping classes: precision 0.9 needs a higher cut than the F1 optimum.
+        assert by_precision.thresholds["label"][label] > by_f1.thresholds["label"][label]
 
 
 def test_group_weights_give_each_source_equal_total_weight() -> None:

@@ -268,7 +268,10 @@ def calibrate(
     tokenizer: Annotated[Path, typer.Option("--tokenizer", help="Dir with tokenizer.json + char_map.json.")],
     out: Annotated[Path, typer.Option(help="policy.json to write.")],
     max_length: Annotated[int, typer.Option(help="Token limit, as in the release.")] = 128,
-    label_precision: Annotated[float, typer.Option(help="Precision target of the 'label' action.")] = 0.90,
+    label_precision: Annotated[
+        float | None,
+        typer.Option(help="Precision target of the 'label' action (default: the cut with the best F1)."),
+    ] = None,
     review_precision: Annotated[float, typer.Option(help="Precision target of 'review'.")] = 0.97,
     hide_precision: Annotated[float, typer.Option(help="Precision target of 'hide'.")] = 0.99,
     method: Annotated[str, typer.Option(help="platt | temperature | identity.")] = "platt",

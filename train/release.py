@@ -809,7 +809,13 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"{', '.join(policy.chosen_on.get('splits', []))} (each source weighted equally; rows: "
         f"{policy.chosen_on.get('rows')}). Calibration: "
         + "; ".join(f"{k} scale {v['scale']:.3f} bias {v['bias']:.3f}" for k, v in cal.items())
-        + ".",
+        + ". "
+        + (
+            "The `label` threshold is the cut with the best F1 there (no precision target); "
+            if "label" not in policy.targets
+            else ""
+        )
+        + "review and hide take the smallest cut that meets their precision target.",
         "",
         policy.thresholds_markdown(),
         "",

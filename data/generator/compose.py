@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from data.evasion import apply_evasion
-from data.generator import families_life, families_mlm, families_sell, families_story  # noqa: F401  (register families)
+from data.generator import (  # noqa: F401  (register families)
+    families_life,
+    families_mlm,
+    families_sell,
+    families_siblings,
+    families_story,
+)
 from data.generator import lexicon as lx
 from data.generator.parts import Gen
 from data.generator.registry import FAMILIES, GROUPS, Draft, group_of
