@@ -28,6 +28,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
             "--student-layers and --teacher-layers",
         ),
         (["build", "--threads", "0"], "--threads must be > 0"),
+        (["build", "--student-tolerance", "2"], "--student-tolerance must be in 0..1"),
         (["baseline", "--data", "/nonexistent"], "--data must be a dataset build"),
         (
             [
@@ -56,3 +57,10 @@ def test_eval_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--data must be a dataset build" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert CliRunner().invoke(eval_app, ["--help"]).exit_code == 0
+
+
+def test_release_config_refuses_a_tolerance_outside_0_1() -> None:
+    from train.release import ReleaseConfig
+
+    with pytest.raises(ValueError, match="'student_tolerance' parameter of ReleaseConfig"):
+        ReleaseConfig(student_tolerance=-0.1)

@@ -66,6 +66,13 @@ def build(
     student_layers: Annotated[
         int, typer.Option(help="Student encoder layers, taken from the teacher's.")
     ] = 4,
+    student_tolerance: Annotated[
+        float,
+        typer.Option(
+            help="Release the student unless its selection macro-F1 is this much below the teacher's"
+            " (raise it to trade quality for speed; a finished build re-chooses in minutes)."
+        ),
+    ] = 0.01,
     max_length: Annotated[int, typer.Option(help="Token limit for training and serving.")] = 128,
     max_steps: Annotated[
         int | None, typer.Option(help="Cap on optimizer steps per training run (teacher and student).")
@@ -101,6 +108,8 @@ def build(
             f"{student_layers} and {teacher_layers}."
         )
     _check_positive("--threads", threads)
+    if not 0 <= student_tolerance <= 1:
+        _fail(f"--student-tolerance must be in 0..1 (a macro-F1 difference); got {student_tolerance}.")
     if not 8 <= max_length <= 512:
         _fail(f"--max-length must be in 8..512; got {max_length}.")
     base = ReleaseConfig()
@@ -111,6 +120,7 @@ def build(
         budget_minutes=budget_minutes,
         teacher_layers=teacher_layers,
         student_layers=student_layers,
+        student_tolerance=student_tolerance,
         teacher=replace(
             base.teacher, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs
         ),

@@ -94,6 +94,11 @@ class ReleaseConfig:
             raise ValueError(
                 f"The 'teacher_share' parameter of ReleaseConfig must be in (0, 1); got {self.teacher_share!r}."
             )
+        if not 0 <= self.student_tolerance <= 1:
+            raise ValueError(
+                "The 'student_tolerance' parameter of ReleaseConfig must be in [0, 1] (a macro-F1 difference);"
+                f" got {self.student_tolerance!r} instead."
+            )
         if not 0 < self.student_layers <= self.teacher_layers <= 12:
             raise ValueError(
                 "The 'student_layers' and 'teacher_layers' parameters of ReleaseConfig must satisfy"
