@@ -33,8 +33,18 @@ TINY = TrainConfig(
     learning_rate=2e-4,
     head_learning_rate=3e-3,
 )
+# The 40-step models here score most posts near their F1-best label cut, so INT8 rounding flips
+# ~1.5 % of 330 test posts' decisions (the 12-layer release: 0.5 %); their gate is 0.97. Releases
+# keep ReleaseConfig's 0.99; the INT8 score gap is checked below on its own.
 CONFIG = ReleaseConfig(
-    size="small", teacher_layers=2, student_layers=1, teacher=TINY, student=TINY, bench_posts=16, threads=1
+    size="small",
+    teacher_layers=2,
+    student_layers=1,
+    teacher=TINY,
+    student=TINY,
+    bench_posts=16,
+    threads=1,
+    min_parity=0.97,
 )
 
 
@@ -70,7 +80,8 @@ def test_int8_parity_on_the_whole_test_split(built) -> None:
     parity = json.loads((built["work"] / "stages" / "parity.json").read_text())["outputs"]
     int8 = parity["onnx_int8"]
     assert int8["rows"] > 100
-    assert int8["decision_agreement"] >= 0.99
+    assert parity["ok"] and int8["decision_agreement"] >= CONFIG.min_parity
+    assert int8["mean_abs_diff"] < 0.01 and int8["max_abs_diff"] < 0.1
     assert parity["onnx_fp32"]["max_abs_diff"] < 1e-4
 
 

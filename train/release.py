@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from model.bundle import SCORING_BATCH
 from model.labels import LABELS
 from train.calibrate import CalibrationConfig, build_policy
 from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
@@ -264,7 +265,7 @@ class _Build:
         fp_export = _hash({"teacher": fp_teacher, "student": fp_student})
         self.stages.run("export", fp_export, self.stage_export)
         fp_predict = _hash(
-            {"export": fp_export, "splits": {k: len(v) for k, v in self.splits.items()}, "v": 2}
+            {"export": fp_export, "splits": {k: len(v) for k, v in self.splits.items()}, "v": 3}
         )
         self.stages.run("predict", fp_predict, self.stage_predict)
         choice = self.stages.run(
@@ -442,8 +443,14 @@ class _Build:
             torch_clf = TorchTextClassifier(load_module(self.work / role / "best"), tok, max_length)
             out[f"{role}_torch"] = torch_clf.logits
             for precision in ("fp32", "int8"):
+                # Serving's group size: dynamic INT8 scores depend on batch-mates, so the figures
+                # in the card are only what `feedguard eval` and the service reproduce at this size.
                 onnx_clf = OnnxTextClassifier(
-                    self.work / "onnx" / f"{role}_{precision}.onnx", tok, max_length, intra_op_threads=threads
+                    self.work / "onnx" / f"{role}_{precision}.onnx",
+                    tok,
+                    max_length,
+                    intra_op_threads=threads,
+                    batch_size=SCORING_BATCH,
                 )
                 out[f"{role}_onnx_{precision}"] = onnx_clf.logits
         return out
