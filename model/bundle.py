@@ -132,15 +132,6 @@ def read_manifest(directory: Path = RELEASE_DIR) -> dict:
     return manifest
 
 
-#: Posts per ONNX run when scoring. A request's posts are sorted by length and run in groups this
-#: size, so short posts are not padded to the longest one in the request. Measured on release r2,
-#: a 4-layer student (2 cores, requests of 32 random test posts, over `model.bundle`): 112
-#: posts/s with groups of 32, 193 with 16, 253 with 8, 273 with 4. Dynamic INT8 also scales
-#: activations per run, so smaller length-matched groups move scores less from a post's batch-1
-#: score (mean logit gap 0.14 with 32, 0.12 with 8).
-SCORING_BATCH = 8
-
-
 def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None = None) -> ModelBundle:
     """Load and verify a release: hashes, labels, tokenizer, ONNX session; the one way to get the model."""
     directory = Path(directory)
@@ -151,6 +142,5 @@ def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None =
         tokenizer,
         int(manifest["max_length"]),
         intra_op_threads=intra_op_threads,
-        batch_size=SCORING_BATCH,
     )
     return ModelBundle(directory, manifest, classifier, directory / manifest["policy_file"])

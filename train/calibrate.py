@@ -184,8 +184,9 @@ class _Cuts:
         return self.tp / np.maximum(self.tp + self.fp, 1e-12)
 
     def choice(self, i: int) -> ThresholdChoice:
+        tp, fp = self.tp[i], self.fp[i]
         return ThresholdChoice(
-            float(self.s[i]), float(self.precision()[i]), float(self.tp[i] / self.positives), i + 1
+            float(self.s[i]), float(tp / max(tp + fp, 1e-12)), float(tp / self.positives), i + 1
         )
 
 

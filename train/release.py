@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from model.bundle import SCORING_BATCH
 from model.labels import LABELS
 from train.calibrate import CalibrationConfig, build_policy
 from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
@@ -443,14 +442,9 @@ class _Build:
             torch_clf = TorchTextClassifier(load_module(self.work / role / "best"), tok, max_length)
             out[f"{role}_torch"] = torch_clf.logits
             for precision in ("fp32", "int8"):
-                # Serving's group size: dynamic INT8 scores depend on batch-mates, so the figures
-                # in the card are only what `feedguard eval` and the service reproduce at this size.
+                # At the default group size (SCORING_BATCH), as served: INT8 scores depend on batch-mates.
                 onnx_clf = OnnxTextClassifier(
-                    self.work / "onnx" / f"{role}_{precision}.onnx",
-                    tok,
-                    max_length,
-                    intra_op_threads=threads,
-                    batch_size=SCORING_BATCH,
+                    self.work / "onnx" / f"{role}_{precision}.onnx", tok, max_length, intra_op_threads=threads
                 )
                 out[f"{role}_onnx_{precision}"] = onnx_clf.logits
         return out
