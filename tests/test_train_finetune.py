@@ -27,6 +27,7 @@ from train.finetune import (
     bucketed_batches,
     latest_checkpoint,
     load_result,
+    plan_steps,
     predict_logits,
     train_classifier,
 )
@@ -228,6 +229,34 @@ def test_a_time_budget_fixes_the_step_count_from_measured_step_time(tokenizer, d
     assert 2 < result.total_steps < cap and result.steps <= result.total_steps
     assert result.stopped in (f"reached {result.total_steps} steps", "time budget spent")
     assert "measured" in (tmp_path / "b" / "train.log").read_text()
+
+
+def test_plan_steps_spends_what_is_left_of_the_budget_within_the_cap() -> None:
+    assert plan_steps(100, elapsed_s=50.0, budget_s=150.0, pace_s=0.5, cap=10_000) == 300
+    assert plan_steps(100, elapsed_s=50.0, budget_s=150.0, pace_s=0.5, cap=250) == 250
+    # Budget already spent: stop where we are, never plan backwards.
+    assert plan_steps(100, elapsed_s=200.0, budget_s=150.0, pace_s=0.5, cap=10_000) == 100
+
+
+def test_a_budgeted_run_re_plans_after_each_evaluation(tokenizer, data, tmp_path: Path) -> None:
+    train, selection = data
+    budget = replace(
+        CONFIG,
+        max_steps=None,
+        epochs=10_000.0,
+        time_budget_s=4.0,
+        eval_every=3,
+        checkpoint_every=1000,
+        patience=10_000,
+    )
+    result = train_classifier(
+        make_module(tokenizer), tokenizer, train, selection, budget, tmp_path / "b", progress=False
+    )
+    planned = [record["planned_steps"] for record in result.history if "planned_steps" in record]
+    # Every evaluation after the probe fixes a plan, and the run ends on the last one.
+    assert len(planned) >= 2
+    assert result.total_steps == planned[-1] and result.steps <= result.total_steps
+    assert result.elapsed_s <= budget.time_budget_s * 1.05 + 2.0
 
 
 def test_distillation_starts_from_teacher_layers_and_caches_soft_labels(
