@@ -123,6 +123,25 @@ def build_manifest(
     }
 
 
+def content_sha256(manifest: Mapping[str, Any]) -> str:
+    """sha256 of what a build holds (each split's rows, the images), not of how it was made.
+
+    The manifest's own hash also covers ``code_version``, so a rebuild at another commit
+    that reproduces every row still hashes differently; this one names the data alone,
+    for model cards that must stay reproducible across commits.
+    """
+    splits = manifest.get("splits")
+    if not isinstance(splits, Mapping) or not splits:
+        raise ValueError(
+            "The 'manifest' parameter of content_sha256 must have per-split hashes (a data build's)."
+        )
+    content = {
+        "splits": {name: info["sha256"] for name, info in sorted(splits.items())},
+        "images": (manifest.get("images") or {}).get("sha256"),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def write_manifest(manifest: Mapping[str, Any], path: Path) -> None:
     """Write the manifest as pretty UTF-8 JSON."""
     Path(path).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n", "utf-8")

@@ -21,7 +21,7 @@ from data.build import (
 )
 from data.cli import app
 from data.generator import family_label, list_families
-from data.manifest import load_manifest, rows_sha256
+from data.manifest import content_sha256, load_manifest, rows_sha256
 from model.labels import EVASION_TRICKS, LABELS
 from model.normalize import normalize
 
@@ -140,6 +140,11 @@ def test_build_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert a["images"]["sha256"] == b["images"]["sha256"]
     c = json.loads((build_with_plan(tmp_path / "c", TINY, size="tiny", seed=6) / "manifest.json").read_text())
     assert c["splits"]["train"]["sha256"] != a["splits"]["train"]["sha256"]
+    # The content hash names the data, not the commit that built it.
+    assert content_sha256({**a, "code_version": "elsewhere-dirty"}) == content_sha256(b)
+    assert content_sha256(c) != content_sha256(a)
+    with pytest.raises(ValueError, match="per-split hashes"):
+        content_sha256({"seed": 5})
 
 
 def test_extra_sources_are_added_to_train(tmp_path: Path) -> None:

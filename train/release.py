@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from data.manifest import content_sha256
 from model.labels import LABELS
 from train.calibrate import CalibrationConfig, build_policy
 from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
@@ -779,7 +780,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "",
         f"- Dataset build: `{ctx['data_dir']}`, size `{dm.get('size', '?')}`, seed {dm.get('seed', '?')}, "
         f"code version `{dm.get('code_version', 'unknown')}`.",
-        f"- sha256 of its `manifest.json`: `{ctx['data_sha']}`.",
+        f"- sha256 of its `manifest.json`: `{ctx['data_sha']}`; of its content (split rows and images, "
+        f"the same for a rebuild at another commit): `{content_sha256(dm)}`.",
         "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in _split_sizes(dm).items()) + ".",
         f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
         f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'}).",
