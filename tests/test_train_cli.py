@@ -29,6 +29,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         ),
         (["build", "--threads", "0"], "--threads must be > 0"),
         (["build", "--student-tolerance", "2"], "--student-tolerance must be in 0..1"),
+        (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
         (["baseline", "--data", "/nonexistent"], "--data must be a dataset build"),
         (
             [
@@ -64,3 +65,12 @@ def test_release_config_refuses_a_tolerance_outside_0_1() -> None:
 
     with pytest.raises(ValueError, match="'student_tolerance' parameter of ReleaseConfig"):
         ReleaseConfig(student_tolerance=-0.1)
+
+
+def test_release_config_refuses_an_unknown_student_pick_and_resolves_the_known_ones() -> None:
+    from train.release import ReleaseConfig
+
+    with pytest.raises(ValueError, match="'student_pick' parameter of ReleaseConfig"):
+        ReleaseConfig(student_pick="top")
+    assert ReleaseConfig(student_layers=6, student_pick="bottom").student_layer_indices() == list(range(6))
+    assert ReleaseConfig(student_layers=4).student_layer_indices() == [0, 4, 7, 11]

@@ -21,7 +21,7 @@ from model.text_classifier import TextClassifierModule, save_module
 from model.tokenizer import PostTokenizer
 from model.vocab import select_vocab
 from train.dataset import TextSplit, labels_to_matrix
-from train.distill import distill_student, spread_layers
+from train.distill import distill_student, pick_layers, spread_layers
 from train.finetune import (
     TrainConfig,
     bucketed_batches,
@@ -289,6 +289,15 @@ def test_spread_layers_keeps_the_last_layer() -> None:
     assert spread_layers(12, 12) == list(range(12))
     with pytest.raises(ValueError, match="'keep' parameter"):
         spread_layers(4, 5)
+
+
+def test_pick_layers_spread_or_bottom() -> None:
+    assert pick_layers(12, 4) == spread_layers(12, 4)
+    assert pick_layers(12, 4, "bottom") == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="'keep' parameter of pick_layers"):
+        pick_layers(4, 5, "bottom")
+    with pytest.raises(ValueError, match="'pick' parameter of pick_layers must be one of spread, bottom"):
+        pick_layers(12, 4, "top")
 
 
 def test_bad_config_and_inputs_are_refused(tokenizer, data, tmp_path: Path) -> None:

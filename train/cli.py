@@ -66,6 +66,10 @@ def build(
     student_layers: Annotated[
         int, typer.Option(help="Student encoder layers, taken from the teacher's.")
     ] = 4,
+    student_pick: Annotated[
+        str,
+        typer.Option(help="Which teacher layers the student keeps: spread (evenly) or bottom (the first N)."),
+    ] = "spread",
     student_tolerance: Annotated[
         float,
         typer.Option(
@@ -93,6 +97,7 @@ def build(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Rebuild the release end to end (resumes a killed build from its work dir)."""
+    from train.distill import STUDENT_PICKS
     from train.release import ReleaseConfig, build_release
 
     if size not in SIZES:
@@ -108,6 +113,8 @@ def build(
             f"{student_layers} and {teacher_layers}."
         )
     _check_positive("--threads", threads)
+    if student_pick not in STUDENT_PICKS:
+        _fail(f"--student-pick must be one of {', '.join(STUDENT_PICKS)}; got {student_pick!r}.")
     if not 0 <= student_tolerance <= 1:
         _fail(f"--student-tolerance must be in 0..1 (a macro-F1 difference); got {student_tolerance}.")
     if not 8 <= max_length <= 512:
@@ -120,6 +127,7 @@ def build(
         budget_minutes=budget_minutes,
         teacher_layers=teacher_layers,
         student_layers=student_layers,
+        student_pick=student_pick,
         student_tolerance=student_tolerance,
         teacher=replace(
             base.teacher, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs

@@ -34,6 +34,31 @@ def spread_layers(teacher_layers: int, keep: int) -> list[int]:
     return sorted(set(np.rint(np.linspace(0, teacher_layers - 1, keep)).astype(int).tolist()))
 
 
+#: How a student keeps ``n`` of the teacher's layers: evenly spread, or the bottom ``n``.
+STUDENT_PICKS = ("spread", "bottom")
+
+
+def pick_layers(teacher_layers: int, keep: int, pick: str = "spread") -> list[int]:
+    """The teacher layer indices a student keeps.
+
+    ``"bottom"`` keeps layers ``0..keep-1``: each kept layer still reads the output of the
+    layer it was trained on, where a spread pick feeds layer 4 what layer 0 made. Dropping
+    the top layers is what Sajjad et al. (2020, "On the effect of dropping layers of
+    pre-trained transformer models") found best for BERT-like encoders.
+    """
+    if pick not in STUDENT_PICKS:
+        raise ValueError(
+            f"The 'pick' parameter of pick_layers must be one of {', '.join(STUDENT_PICKS)}; got {pick!r} instead."
+        )
+    if pick == "spread":
+        return spread_layers(teacher_layers, keep)
+    if not 0 < keep <= teacher_layers:
+        raise ValueError(
+            f"The 'keep' parameter of pick_layers must be in 1..{teacher_layers}; got {keep!r} instead."
+        )
+    return list(range(keep))
+
+
 def distill_student(
     teacher_dir: Path,
     tokenizer,

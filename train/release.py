@@ -30,6 +30,7 @@ from data.manifest import content_sha256
 from model.labels import LABELS
 from train.calibrate import CalibrationConfig, build_policy
 from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
+from train.distill import STUDENT_PICKS, pick_layers
 from train.finetune import TrainConfig, TrainResult, load_result, run_fingerprint
 
 
@@ -66,6 +67,8 @@ class ReleaseConfig:
     teacher_share: float = 0.65
     teacher_layers: int = 12
     student_layers: int = 4
+    #: Which teacher layers the student keeps (train.distill.STUDENT_PICKS).
+    student_pick: str = "spread"
     teacher: TrainConfig = field(
         default_factory=lambda: TrainConfig(eval_max_rows=1000, checkpoint_every=200, epochs=3.0)
     )
@@ -105,6 +108,16 @@ class ReleaseConfig:
                 "The 'student_layers' and 'teacher_layers' parameters of ReleaseConfig must satisfy"
                 f" 0 < student <= teacher <= 12; got {self.student_layers} and {self.teacher_layers} instead."
             )
+
+        if self.student_pick not in STUDENT_PICKS:
+            raise ValueError(
+                f"The 'student_pick' parameter of ReleaseConfig must be one of {', '.join(STUDENT_PICKS)}; "
+                f"got {self.student_pick!r} instead."
+            )
+
+    def student_layer_indices(self) -> list[int]:
+        """The teacher layers the student starts from."""
+        return pick_layers(self.teacher_layers, self.student_layers, self.student_pick)
 
     def teacher_config(self) -> TrainConfig:
         budget = self.budget_minutes * 60 * self.teacher_share if self.budget_minutes else None
@@ -260,7 +273,9 @@ class _Build:
 
         fp_teacher = run_fingerprint(c.teacher_config(), inputs=fp_vocab, layers=c.teacher_layers)
         teacher = self.stages.run("teacher", fp_teacher, lambda: self.stage_teacher(fp_teacher))
-        fp_student = run_fingerprint(c.student_config(), inputs=fp_teacher, layers=c.student_layers)
+        # A spread pick keeps its old fingerprint (the layer count), so finished builds stay cached.
+        picked = c.student_layers if c.student_pick == "spread" else c.student_layer_indices()
+        fp_student = run_fingerprint(c.student_config(), inputs=fp_teacher, layers=picked)
         student = self.stages.run("student", fp_student, lambda: self.stage_student(fp_student))
         fp_export = _hash({"teacher": fp_teacher, "student": fp_student})
         self.stages.run("export", fp_export, self.stage_export)
@@ -378,7 +393,7 @@ class _Build:
                 self.tokenizer(),
                 self.splits["train"],
                 self.selection(),
-                self.config.student_layers,
+                self.config.student_layer_indices(),
                 self.config.student_config(),
                 run_dir,
                 fingerprint=fingerprint,
@@ -610,6 +625,7 @@ class _Build:
             "data_dir": str(self.data_dir),
             "data_sha": data_sha,
             "data_manifest": data_manifest,
+            "student_layer_indices": self.config.student_layer_indices(),
             "vocab": vocab,
             "teacher": teacher,
             "student": student,
@@ -737,6 +753,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     cmd_build = (
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
+        f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
@@ -855,7 +872,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "| model | layers | steps (planned) | best step | selection score | s/step | train time | stopped |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r, n_layers in (("teacher", c["teacher_layers"]), ("student", c["student_layers"])):
+    kept = ", ".join(str(i) for i in ctx["student_layer_indices"])
+    student_layers = f"{c['student_layers']} (teacher's {kept})"
+    for r, n_layers in (("teacher", str(c["teacher_layers"])), ("student", student_layers)):
         t = ctx[r]
         lines.append(
             f"| {r} | {n_layers} | {t['steps']} ({t['total_steps']}) | {t['best_step']} | "
