@@ -887,7 +887,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"Teacher: AdamW lr {tc['learning_rate']:g} (head {tc['head_learning_rate']:g}), batch {tc['batch_size']}, "
         f"max {tc['max_length']} tokens, warmup {tc['warmup_ratio']:g}, linear decay, frozen word embeddings "
         f"{tc['freeze_embeddings']}, early stopping patience {tc['patience']} × {tc['eval_every']} steps. Student: "
-        f"layers spread over the teacher's, distillation α {c['student']['distill_alpha']:g}, T "
+        f"the teacher's layers {kept} ({c.get('student_pick', 'spread')} pick), distillation α {c['student']['distill_alpha']:g}, T "
         f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}. Budget: "
         f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher). Stage times (s): "
         + ", ".join(f"{k} {v:g}" for k, v in ctx["stage_seconds"].items())
