@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from data.manifest import code_version
 from model.bundle import load_bundle
 from model.labels import LABELS
 from model.policy import Policy
@@ -68,6 +69,9 @@ def test_release_has_every_file_and_loads(built) -> None:
     assert manifest["model_role"] in ("teacher", "student")
     assert manifest["seed"] == 13 and len(manifest["data_manifest_hash"]) == 64
     assert manifest["max_length"] == 64
+    data_manifest = json.loads((built["data"] / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["code_version"] == code_version()
+    assert manifest["data_code_version"] == data_manifest["code_version"]
     probs = bundle.classifier.predict_proba(["面膜包邮，私聊下单", "周末去爬山"])
     assert probs.shape == (2, len(LABELS))
     policy = Policy.load(bundle.policy_path)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from data.manifest import content_sha256
+from data.manifest import code_version, content_sha256
 from model.labels import LABELS
 from train.calibrate import CalibrationConfig, build_policy
 from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
@@ -640,6 +640,8 @@ class _Build:
             "out": str(out),
             "base_model": BASE_MODEL,
             "stage_seconds": self._stage_seconds(),
+            # The code that built this model; the data build's own version is in its manifest.
+            "code_version": code_version(),
         }
         (out / CARD_FILE).write_text(render_model_card(context), encoding="utf-8")
         layers = self.config.teacher_layers if role == "teacher" else self.config.student_layers
@@ -652,7 +654,8 @@ class _Build:
             encoder_layers=layers,
             data_manifest_hash=data_sha,
             seed=self.config.seed,
-            code_version=data_manifest.get("code_version", "unknown"),
+            code_version=context["code_version"],
+            data_code_version=data_manifest.get("code_version", "unknown"),
             base_model=BASE_MODEL,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
@@ -911,10 +914,11 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"--max-length {max_length} --seed {c['seed']}",
         "```",
         "",
-        "The build reuses finished stages recorded under the work dir; delete it (or pass a new `--work`) to "
-        "rebuild from scratch. Training under `--budget-minutes` fixes its step count from the measured step "
-        "time, so a rerun on a different machine may train a different number of steps (recorded above); the "
-        "plots and full tables are in the report directory.",
+        f"Built by code version `{ctx.get('code_version', 'unknown')}`. The build reuses finished stages "
+        "recorded under the work dir; delete it (or pass a new `--work`) to rebuild from scratch. Training "
+        "under `--budget-minutes` plans its step count from the measured pace and re-plans after every "
+        "evaluation, so a rerun on a different machine may train a different number of steps (recorded "
+        "above); the plots and full tables are in the report directory.",
         "",
     ]
     return "\n".join(lines)
