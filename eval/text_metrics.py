@@ -193,8 +193,44 @@ def parity(probs_ref: np.ndarray, probs_other: np.ndarray, thresholds: Any = 0.5
     }
 
 
+def errors_by_group(
+    y: np.ndarray, probs: np.ndarray, groups: Sequence[str], thresholds: Any = 0.5
+) -> dict[str, dict[str, Any]]:
+    """False positives and negatives per label within each group (a generator family, say).
+
+    Synthetic test splits are whole families the model never saw, so a split's errors tend
+    to sit in a few families; naming them tells a missing concept (one family, every post
+    missed) from scattered noise, and shows where a family's labels disagree with the
+    training families' conventions.
+    """
+    y, probs = _check(y, probs, "errors_by_group")
+    if len(groups) != len(y):
+        raise ValueError(f"The 'groups' parameter must have {len(y)} entries; got {len(groups)} instead.")
+    pred = predictions(probs, thresholds)
+    groups_arr = np.asarray([str(g) for g in groups])
+    out: dict[str, dict[str, Any]] = {}
+    for group in sorted(set(groups_arr.tolist())):
+        rows = groups_arr == group
+        yt, pt = y[rows], pred[rows]
+        per_label = {
+            label: {
+                "positives": int(yt[:, j].sum()),
+                "false_positives": int(((pt[:, j] == 1) & (yt[:, j] == 0)).sum()),
+                "false_negatives": int(((pt[:, j] == 0) & (yt[:, j] == 1)).sum()),
+            }
+            for j, label in enumerate(LABELS)
+        }
+        errors = sum(v["false_positives"] + v["false_negatives"] for v in per_label.values())
+        out[group] = {"posts": int(rows.sum()), "errors": errors, "per_label": per_label}
+    return out
+
+
 def split_summary(
-    y: np.ndarray, probs: np.ndarray, thresholds: Any = 0.5, tricks: Sequence[Sequence[str]] | None = None
+    y: np.ndarray,
+    probs: np.ndarray,
+    thresholds: Any = 0.5,
+    tricks: Sequence[Sequence[str]] | None = None,
+    families: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Everything the report tabulates for one model on one split."""
     y, probs = _check(y, probs, "split_summary")
@@ -203,4 +239,6 @@ def split_summary(
     summary["ece"] = expected_calibration_error(probs, y)
     if tricks is not None:
         summary["per_trick_recall"] = per_trick_recall(y, probs, tricks, thresholds)
+    if families is not None:
+        summary["per_family_errors"] = errors_by_group(y, probs, families, thresholds)
     return summary

@@ -45,6 +45,8 @@ class EvalSplit:
     y: np.ndarray
     tricks: list[tuple[str, ...]] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    #: Generator family per post (synthetic splits only; empty for real and hand-written text).
+    families: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ def load_eval_splits(
         ds = dd[name]
         tricks = [tuple(t or ()) for t in ds["tricks"]] if "tricks" in ds.column_names else []
         kinds = [str(k or "") for k in ds["kind"]] if "kind" in ds.column_names else []
-        out[name] = EvalSplit(name, list(ds["text"]), _label_matrix(ds), tricks, kinds)
+        families = [str(f or "") for f in ds["family"]] if "family" in ds.column_names else []
+        out[name] = EvalSplit(name, list(ds["text"]), _label_matrix(ds), tricks, kinds, families)
     try:
         from data.devset import load_devset
     except ImportError:
@@ -139,7 +142,14 @@ def compute_metrics(splits: Mapping[str, Any], models: Sequence[ModelScores]) ->
                     f"Model {model.name!r} has scores of shape {scores.shape} on {name!r}; the split has"
                     f" {split.y.shape[0]} rows."
                 )
-            out[model.name][name] = split_summary(split.y, scores, model.thresholds, split.tricks or None)
+            families = getattr(split, "families", None)
+            out[model.name][name] = split_summary(
+                split.y,
+                scores,
+                model.thresholds,
+                split.tricks or None,
+                families if families and any(families) else None,
+            )
     return out
 
 
@@ -196,6 +206,25 @@ def trick_table(metrics: Mapping[str, Mapping[str, Any]], split: str) -> str:
         cells = [model] + [
             f"{_f(tr[t]['recall'])} (n={tr[t]['posts']})" if t in tr else "–" for t in EVASION_TRICKS
         ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def family_error_table(metrics: Mapping[str, Any], split: str, top: int = 10) -> str:
+    """One model on one synthetic split: the generator families holding most of its errors."""
+    families = metrics.get(split, {}).get("per_family_errors") or {}
+    total = sum(f["errors"] for f in families.values())
+    if not total:
+        return f"No errors on `{split}`." if families else f"`{split}` has no generator families."
+    head = ["family", "posts", *[f"{label} FP / FN (positives)" for label in LABELS], "share of errors"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    ranked = sorted(families.items(), key=lambda kv: (-kv[1]["errors"], kv[0]))
+    for family, f in [kv for kv in ranked if kv[1]["errors"]][:top]:
+        cells = [f"`{family}`", str(f["posts"])]
+        for label in LABELS:
+            pl = f["per_label"][label]
+            cells.append(f"{pl['false_positives']} / {pl['false_negatives']} ({pl['positives']})")
+        cells.append(f"{_f(f['errors'] / total * 100, 1)} %")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -390,6 +419,18 @@ def write_text_report(
     md += [f"## Recall per evasion trick (`{trick_split}`)", "", trick_table(metrics, trick_split), ""]
     if "dev" in splits:
         md += ["## Recall per evasion trick (`dev`, hand-written)", "", trick_table(metrics, "dev"), ""]
+    for s in ("test", "evasion"):
+        if s in splits and metrics.get(focus, {}).get(s, {}).get("per_family_errors"):
+            md += [
+                f"## Where `{focus}` errs on `{s}`, by generator family (top 10)",
+                "",
+                "Each family is a template the model never saw in training. One family holding most misses "
+                "of a label is a concept the training families do not teach, or a family whose labels follow "
+                "a different convention than the training families'.",
+                "",
+                family_error_table(metrics[focus], s),
+                "",
+            ]
     md += [f"## Expected calibration error (`{focus}`)", "", ece_table(metrics, focus, order), ""]
     if parity:
         md += [

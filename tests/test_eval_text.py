@@ -12,6 +12,7 @@ from eval.bench_text import bench_table
 from eval.text_metrics import (
     agreement,
     confusion,
+    errors_by_group,
     expected_calibration_error,
     flag_rate,
     label_metrics,
@@ -79,6 +80,18 @@ def test_confusion_parity_agreement_and_ece() -> None:
     assert min(expected_calibration_error(probs, 1 - calibrated).values()) > 0.3
 
 
+def test_errors_by_group_counts_each_family_by_hand() -> None:
+    # Rows 0-1 are family "a" (hard_sell hit, hard_sell missed); rows 2-5 are "b" (row 4 a false hard_sell).
+    groups = ["a", "a", "b", "b", "b", "b"]
+    out = errors_by_group(Y, P, groups, 0.5)
+    assert out["a"]["posts"] == 2 and out["a"]["errors"] == 1
+    assert out["a"]["per_label"]["hard_sell"] == {"positives": 2, "false_positives": 0, "false_negatives": 1}
+    assert out["b"]["per_label"]["hard_sell"] == {"positives": 0, "false_positives": 1, "false_negatives": 0}
+    assert out["b"]["per_label"]["fake_proof"]["positives"] == 1 and out["b"]["errors"] == 1
+    with pytest.raises(ValueError, match="'groups' parameter"):
+        errors_by_group(Y, P, ["a"], 0.5)
+
+
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="must both have shape"):
         label_metrics(Y, P[:, :2])
@@ -88,7 +101,9 @@ def test_bad_shapes_are_refused() -> None:
 
 def test_report_has_tables_plots_and_the_same_figures(tmp_path: Path) -> None:
     splits = {
-        "test": EvalSplit("test", ["x"] * 6, Y, [("homophone",)] * 6),
+        "test": EvalSplit(
+            "test", ["x"] * 6, Y, [("homophone",)] * 6, families=["a", "a", "b", "b", "b", "b"]
+        ),
         "real_normal": EvalSplit("real_normal", ["x"] * 3, np.zeros((3, 3))),
     }
     models = [
@@ -103,6 +118,10 @@ def test_report_has_tables_plots_and_the_same_figures(tmp_path: Path) -> None:
     result = write_text_report(splits, models, tmp_path)
     md = (tmp_path / "README.md").read_text()
     assert "| baseline |" in md and "| release |" in md and "33.33 %" in md  # 1 of 3 real posts flagged
+    # Errors by family: "a" holds the hard_sell miss, "b" the false hard_sell; half the errors each.
+    assert "## Where `release` errs on `test`, by generator family" in md
+    assert "| `a` | 2 | 0 / 1 (2) | 0 / 0 (0) | 0 / 0 (0) | 50.0 % |" in md
+    assert "| `b` | 4 | 1 / 0 (0) | 0 / 0 (1) | 0 / 0 (1) | 50.0 % |" in md
     assert result["metrics"]["release"]["test"]["macro_f1"] == pytest.approx(label_metrics(Y, P)["macro_f1"])
     assert {"pr_test.png", "confusion_test.png", "hist_test.png", "tricks_test.png"} <= set(result["files"])
     assert "pr_real_normal.png" not in result["files"]  # no positives: no PR curve

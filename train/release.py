@@ -706,6 +706,16 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
     for trick, tr in release.get("evasion", {}).get("per_trick_recall", {}).items():
         if tr["recall"] < 0.9:
             notes.append(f"Evasion split, `{trick}`: recall {_fmt(tr['recall'])} ({tr['posts']} posts).")
+    families = release.get("test", {}).get("per_family_errors") or {}
+    total = sum(f["errors"] for f in families.values())
+    if total:
+        worst = sorted(families.items(), key=lambda kv: (-kv[1]["errors"], kv[0]))[:3]
+        share = sum(f["errors"] for _, f in worst) / total
+        notes.append(
+            f"On `test`, {share:.0%} of the release's label errors sit in three generator families ("
+            + ", ".join(f"`{name}` {f['errors']}" for name, f in worst)
+            + "); the report's family table says which labels and which way."
+        )
     rn = release.get("real_normal")
     if rn and rn["normal_flag_rate"] > 0.01:
         notes.append(f"Flags {rn['normal_flag_rate']:.2%} of held-out real normal text (target ≤ 1 %).")
