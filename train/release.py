@@ -245,6 +245,8 @@ class _Build:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.out, self.work, self.report, self.config = out, work, report, config
         self.show_progress = progress
+        # Read before the build writes anything: publishing into model/release would mark the tree dirty.
+        self.code_version = code_version()
         self.bar = tqdm(
             total=len(self.STAGES), desc="model build", unit="stage", disable=not progress, position=0
         )
@@ -644,7 +646,7 @@ class _Build:
             "base_model": BASE_MODEL,
             "stage_seconds": self._stage_seconds(),
             # The code that built this model; the data build's own version is in its manifest.
-            "code_version": code_version(),
+            "code_version": self.code_version,
         }
         (out / CARD_FILE).write_text(render_model_card(context), encoding="utf-8")
         layers = self.config.teacher_layers if role == "teacher" else self.config.student_layers
