@@ -419,14 +419,20 @@ def write_text_report(
     md += [f"## Recall per evasion trick (`{trick_split}`)", "", trick_table(metrics, trick_split), ""]
     if "dev" in splits:
         md += ["## Recall per evasion trick (`dev`, hand-written)", "", trick_table(metrics, "dev"), ""]
-    for s in ("test", "evasion"):
+    family_notes = {
+        "test": "Each family is a template the model never saw in training. One family holding most misses "
+        "of a label is a concept the training families do not teach, or a family whose labels follow "
+        "a different convention than the training families'.",
+        "evasion": "The test families again, with evasion tricks applied.",
+        "real_normal": "Real text, all normal, by source corpus: every flag here is a false positive.",
+    }
+    for s, note in family_notes.items():
         if s in splits and metrics.get(focus, {}).get(s, {}).get("per_family_errors"):
+            kind = "source" if s == "real_normal" else "generator family"
             md += [
-                f"## Where `{focus}` errs on `{s}`, by generator family (top 10)",
+                f"## Where `{focus}` errs on `{s}`, by {kind} (top 10)",
                 "",
-                "Each family is a template the model never saw in training. One family holding most misses "
-                "of a label is a concept the training families do not teach, or a family whose labels follow "
-                "a different convention than the training families'.",
+                note,
                 "",
                 family_error_table(metrics[focus], s),
                 "",

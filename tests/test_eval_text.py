@@ -104,7 +104,9 @@ def test_report_has_tables_plots_and_the_same_figures(tmp_path: Path) -> None:
         "test": EvalSplit(
             "test", ["x"] * 6, Y, [("homophone",)] * 6, families=["a", "a", "b", "b", "b", "b"]
         ),
-        "real_normal": EvalSplit("real_normal", ["x"] * 3, np.zeros((3, 3))),
+        "real_normal": EvalSplit(
+            "real_normal", ["x"] * 3, np.zeros((3, 3)), families=["news", "review", "review"]
+        ),
     }
     models = [
         ModelScores("baseline", {"test": P, "real_normal": np.full((3, 3), 0.2)}, 0.5, "n-grams"),
@@ -122,6 +124,9 @@ def test_report_has_tables_plots_and_the_same_figures(tmp_path: Path) -> None:
     assert "## Where `release` errs on `test`, by generator family" in md
     assert "| `a` | 2 | 0 / 1 (2) | 0 / 0 (0) | 0 / 0 (0) | 50.0 % |" in md
     assert "| `b` | 4 | 1 / 0 (0) | 0 / 0 (1) | 0 / 0 (1) | 50.0 % |" in md
+    # Real text by source: the one flagged post (row 0, hard_sell 0.9) is a "news" false positive.
+    assert "## Where `release` errs on `real_normal`, by source" in md
+    assert "| `news` | 1 | 1 / 0 (0) | 0 / 0 (0) | 0 / 0 (0) | 100.0 % |" in md
     assert result["metrics"]["release"]["test"]["macro_f1"] == pytest.approx(label_metrics(Y, P)["macro_f1"])
     assert {"pr_test.png", "confusion_test.png", "hist_test.png", "tricks_test.png"} <= set(result["files"])
     assert "pr_real_normal.png" not in result["files"]  # no positives: no PR curve
