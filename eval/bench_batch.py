@@ -160,7 +160,11 @@ def _release(release: Path | None, data: Path) -> tuple[Path, str]:
         read_manifest(release)
         return release, f"{release} (given)"
     if (RELEASE_DIR / MANIFEST).is_file():
-        return RELEASE_DIR, f"model/release ({read_manifest(RELEASE_DIR).get('version', '?')})"
+        m = read_manifest(RELEASE_DIR)
+        return RELEASE_DIR, (
+            f"model/release ({m.get('model_role', '?')}, {m.get('encoder_layers', '?')} encoder layers, "
+            f"code {m.get('code_version', '?')}, model sha256 {m['files'].get(m['model_file'], '?')[:12]})"
+        )
     from eval.standin_release import build_standin_release
 
     target = CACHE / "standin-release"
@@ -214,6 +218,7 @@ def main(
         "posts": posts,
         "images": n_images,
         "release": release_note,
+        "date": datetime.now(UTC).date().isoformat(),
         "load_before": os.getloadavg(),
     }
     if note:
