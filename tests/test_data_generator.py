@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import collections
+from pathlib import Path
 
 import pytest
 
-from data.generator import GeneratedPost, family_label, generate_posts, list_families
-from data.generator.registry import IMAGE_KINDS
+from data.generator import GeneratedPost, family_label, generate_posts, list_families, proof
+from data.generator.registry import IMAGE_KINDS, Draft
 from model.labels import EVASION_TRICKS, LABELS
 
 REAL = [
@@ -124,3 +125,37 @@ def test_bad_input_raises_value_error(kwargs):
 
 def test_zero_posts():
     assert generate_posts(0, seed=0) == []
+
+
+def test_every_proof_claim_is_a_phrase_some_recipe_draws():
+    """A reworded bank phrase would silently drop out of the fake-proof rule; each listed one must exist."""
+    sources = "".join(
+        p.read_text(encoding="utf-8")
+        for p in Path(proof.__file__).parent.glob("*.py")
+        if p.name != "proof.py"
+    )
+    missing = sorted(t for t in proof.PROOF_CLAIMS if f'"{t}"' not in sources)
+    assert not missing
+
+
+def test_a_seller_post_claiming_a_result_is_fake_proof_whatever_its_family():
+    """The seller's diary draws sold-out and sales-count lines among others: only those posts get fake_proof."""
+    posts = generate_posts(6000, seed=3, evasion_rate=0.0)
+    diary = [p for p in posts if p.family == "hard_sell/seller_diary" and p.copy_group is None]
+    claims = [p for p in diary if "基本都被老顾客订完了" in p.text or "今天又走了" in p.text]
+    others = [p for p in diary if p not in claims]
+    assert claims and others
+    assert all("fake_proof" in p.labels and "hard_sell" in p.labels for p in claims)
+    assert all(p.labels == ("hard_sell",) for p in others)
+
+
+def test_the_proof_rule_never_labels_normal_posts_or_hard_negatives():
+    draft = Draft("今年给自己换了车", (), "normal/car", None)
+    assert proof.with_proof_label(draft, "normal", claimed_result=True) is draft
+    assert proof.with_proof_label(draft, "hard_negative", claimed_result=True) is draft
+    seller = Draft("上个月业绩破3万", ("recruitment",), "recruitment/story", None)
+    assert proof.with_proof_label(seller, "recruitment", claimed_result=False) is seller
+    assert proof.with_proof_label(seller, "recruitment", claimed_result=True).labels == (
+        "recruitment",
+        "fake_proof",
+    )

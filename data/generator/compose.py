@@ -22,6 +22,7 @@ from data.generator import (  # noqa: F401  (register families)
 )
 from data.generator import lexicon as lx
 from data.generator.parts import Gen
+from data.generator.proof import PROOF_CLAIMS, with_proof_label
 from data.generator.registry import FAMILIES, GROUPS, Draft, group_of
 
 #: Share of each group in a generated batch (normal and hard negatives are the majority, as in feeds).
@@ -153,7 +154,7 @@ def generate_posts(
     sources: list[str] = []
     for fid in plan:
         g = Gen(random.Random(rng.getrandbits(64)), real)
-        d = FAMILIES[fid](g)
+        d = with_proof_label(FAMILIES[fid](g), group_of(fid), not PROOF_CLAIMS.isdisjoint(g.drawn))
         drafts.append(d)
         sources.append("generated+real" if g.used_real else "generated")
 

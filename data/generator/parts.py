@@ -99,6 +99,8 @@ class Gen:
         self.rng = rng
         self.real = real
         self.used_real = False
+        #: every bank template filled for this post, so a labelling rule can see which phrases it drew
+        self.drawn: set[str] = set()
         self.product: Product = draw_product(rng)
         self.other: Product = draw_product(rng)
         self.slots: dict[str, Slot] = dict(GLOBAL_SLOTS)
@@ -124,6 +126,7 @@ class Gen:
     # -------------------------------------------------------------- primitives
     def f(self, template: str) -> str:
         """Fill every ``{slot}`` of ``template``; a slot used twice may get two different values."""
+        self.drawn.add(template)
 
         def rep(m: re.Match[str]) -> str:
             v = self.slots[m.group(1)]
