@@ -81,11 +81,19 @@ class BuildPlan:
     real_normal: int  # size of the held-out real_normal split
     images: int  # images simulate_feed renders
     evade_normal_share: float  # share of test normal posts that get an evaded variant in `evasion`
+    #: posts drawn from the training-only families (call C; see registry.SUPPLEMENT_FAMILIES)
+    supplement: int = 0
 
 
 PLANS: dict[str, BuildPlan] = {
     "small": BuildPlan(
-        generated=2400, eval_ratio=0.6, real_share=0.12, real_normal=300, images=150, evade_normal_share=0.25
+        generated=2400,
+        eval_ratio=0.6,
+        real_share=0.12,
+        real_normal=300,
+        images=150,
+        evade_normal_share=0.25,
+        supplement=150,
     ),
     "default": BuildPlan(
         generated=40000,
@@ -94,6 +102,7 @@ PLANS: dict[str, BuildPlan] = {
         real_normal=3000,
         images=3200,
         evade_normal_share=0.25,
+        supplement=2400,
     ),
 }
 
@@ -372,6 +381,9 @@ def build_with_plan(
     for p in gen_b:
         if fam_split[p.family] != "train":
             posts[fam_split[p.family]].append(p)
+    # Call C, last and on its own seed, so calls A and B (every held-out post) are what they were
+    # before supplement families existed.
+    posts["train"].extend(generate_posts(plan.supplement, seed * 1000 + 3, embed["train"], supplement=True))
     for split in FAMILY_SPLIT:
         posts[split].extend(_pick_real(pools.by_split[split], round(plan.real_share * len(posts[split]))))
         random.Random(f"{seed}:order:{split}").shuffle(posts[split])

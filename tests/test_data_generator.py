@@ -159,3 +159,13 @@ def test_the_proof_rule_never_labels_normal_posts_or_hard_negatives():
         "recruitment",
         "fake_proof",
     )
+
+
+def test_supplement_families_are_training_only_and_never_labelled() -> None:
+    from data.generator import generate_posts, list_families
+
+    supplement = set(list_families(supplement=True))
+    assert supplement and not supplement & set(list_families())
+    posts = generate_posts(len(supplement) * 3, 7, supplement=True)
+    assert {p.family for p in posts} == supplement
+    assert all(not p.labels for p in posts)

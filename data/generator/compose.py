@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from data.evasion import apply_evasion
 from data.generator import (  # noqa: F401  (register families)
+    families_everyday,
     families_life,
     families_mlm,
     families_sell,
@@ -23,7 +24,7 @@ from data.generator import (  # noqa: F401  (register families)
 from data.generator import lexicon as lx
 from data.generator.parts import Gen
 from data.generator.proof import PROOF_CLAIMS, with_proof_label
-from data.generator.registry import FAMILIES, GROUPS, Draft, group_of
+from data.generator.registry import FAMILIES, GROUPS, SUPPLEMENT_FAMILIES, Draft, group_of
 
 #: Share of each group in a generated batch (normal and hard negatives are the majority, as in feeds).
 GROUP_WEIGHTS: dict[str, float] = {
@@ -53,14 +54,14 @@ class GeneratedPost:
     copy_group: str | None
 
 
-def list_families() -> list[str]:
-    """Every family id, in a stable order (registration order)."""
-    return list(FAMILIES)
+def list_families(*, supplement: bool = False) -> list[str]:
+    """Every family id, in a stable order (registration order); the training-only ones if ``supplement``."""
+    return list(SUPPLEMENT_FAMILIES if supplement else FAMILIES)
 
 
 def family_label(family: str) -> str:
     """The family's group: "normal", "hard_negative" or one of LABELS (its primary label)."""
-    if family not in FAMILIES:
+    if family not in FAMILIES and family not in SUPPLEMENT_FAMILIES:
         raise ValueError(
             f"The 'family' parameter of family_label must be a known family id; got {family!r} instead."
         )
@@ -108,6 +109,15 @@ def _plan(n: int, rng: random.Random) -> list[str]:
     return plan
 
 
+def _supplement_plan(n: int, rng: random.Random) -> list[str]:
+    """Family of each supplement post: the training-only families round-robin, shuffled."""
+    fams = list(SUPPLEMENT_FAMILIES)
+    rng.shuffle(fams)
+    plan = [fams[i % len(fams)] for i in range(n)] if fams else []
+    rng.shuffle(plan)
+    return plan
+
+
 def _downline_edit(text: str, rng: random.Random) -> str:
     """How a downline reposts the upline's copy: verbatim, or with an emoji, signature or tweak."""
     r = rng.random()
@@ -133,12 +143,14 @@ def generate_posts(
     *,
     evasion_rate: float = 0.4,
     normal_evasion_rate: float = 0.03,
+    supplement: bool = False,
 ) -> list[GeneratedPost]:
     """Generate ``n`` labelled posts, deterministic for ``seed``.
 
     ``real_sentences`` (reviews, chat lines, news sentences) are embedded in fake testimonials, hard
     negatives and normal posts alike; such posts have source "generated+real". Evasion tricks go on
-    ``evasion_rate`` of seller posts and ``normal_evasion_rate`` of the others.
+    ``evasion_rate`` of seller posts and ``normal_evasion_rate`` of the others. ``supplement`` draws
+    from the training-only families instead (``registry.SUPPLEMENT_FAMILIES``), evenly.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"The 'n' parameter of generate_posts must be an int >= 0; got {n!r} instead.")
@@ -148,13 +160,14 @@ def generate_posts(
     normal_evasion_rate = _check_rate("normal_evasion_rate", normal_evasion_rate)
     real = _clean_real(real_sentences)
     rng = random.Random(seed)
-    plan = _plan(n, rng)
+    plan = _supplement_plan(n, rng) if supplement else _plan(n, rng)
+    recipes = SUPPLEMENT_FAMILIES if supplement else FAMILIES
 
     drafts: list[Draft] = []
     sources: list[str] = []
     for fid in plan:
         g = Gen(random.Random(rng.getrandbits(64)), real)
-        d = with_proof_label(FAMILIES[fid](g), group_of(fid), not PROOF_CLAIMS.isdisjoint(g.drawn))
+        d = with_proof_label(recipes[fid](g), group_of(fid), not PROOF_CLAIMS.isdisjoint(g.drawn))
         drafts.append(d)
         sources.append("generated+real" if g.used_real else "generated")
 

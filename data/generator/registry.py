@@ -39,18 +39,26 @@ Recipe = Callable[[Gen], Draft]
 
 #: family id -> recipe, in registration order (which is the stable order list_families reports).
 FAMILIES: dict[str, Recipe] = {}
+#: Training-only families, drawn in a build's own supplement call. They were written after the family
+#: split was fixed: putting them through the seeded split would reshuffle which families are held
+#: out (and every post's random stream), so no release could be compared with an earlier one on the
+#: same test posts. They never reach validation, test or evasion.
+SUPPLEMENT_FAMILIES: dict[str, Recipe] = {}
 
 
-def family(fid: str) -> Callable[[Recipe], Recipe]:
-    """Register a recipe under ``fid`` ("group/name"); the group must be a label, hard_negative or normal."""
+def family(fid: str, *, supplement: bool = False) -> Callable[[Recipe], Recipe]:
+    """Register a recipe under ``fid`` ("group/name"); the group must be a label, hard_negative or normal.
+
+    ``supplement=True`` registers a training-only family (see ``SUPPLEMENT_FAMILIES``).
+    """
     group = fid.split("/", 1)[0]
     if group not in GROUPS or "/" not in fid:
         raise ValueError(f"The family id {fid!r} must look like '<group>/<name>' with group in {GROUPS}.")
 
     def deco(fn: Recipe) -> Recipe:
-        if fid in FAMILIES:
+        if fid in FAMILIES or fid in SUPPLEMENT_FAMILIES:
             raise ValueError(f"The family id {fid!r} is registered twice.")
-        FAMILIES[fid] = fn
+        (SUPPLEMENT_FAMILIES if supplement else FAMILIES)[fid] = fn
         return fn
 
     return deco
