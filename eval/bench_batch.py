@@ -155,16 +155,23 @@ def memory_per_post(data: Path, sample: int = 5_000) -> dict:
     return {"sample": n, "driver_meta": meta_bytes / n, "index": index_bytes / n, "packed": packed / n}
 
 
+def _describe(release: Path) -> str:
+    """The report names the exact model it timed, so a figure can be traced to a release."""
+    m = read_manifest(release)
+    shown = release.resolve()
+    if shown.is_relative_to(Path.cwd()):
+        shown = shown.relative_to(Path.cwd())
+    return (
+        f"{shown} ({m.get('model_role', '?')}, {m.get('encoder_layers', '?')} encoder layers, "
+        f"code {m.get('code_version', '?')}, model sha256 {m['files'].get(m['model_file'], '?')[:12]})"
+    )
+
+
 def _release(release: Path | None, data: Path) -> tuple[Path, str]:
     if release is not None:
-        read_manifest(release)
-        return release, f"{release} (given)"
+        return release, _describe(release)
     if (RELEASE_DIR / MANIFEST).is_file():
-        m = read_manifest(RELEASE_DIR)
-        return RELEASE_DIR, (
-            f"model/release ({m.get('model_role', '?')}, {m.get('encoder_layers', '?')} encoder layers, "
-            f"code {m.get('code_version', '?')}, model sha256 {m['files'].get(m['model_file'], '?')[:12]})"
-        )
+        return RELEASE_DIR, _describe(RELEASE_DIR)
     from eval.standin_release import build_standin_release
 
     target = CACHE / "standin-release"
