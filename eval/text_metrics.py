@@ -225,6 +225,35 @@ def errors_by_group(
     return out
 
 
+def top_scored_negatives(
+    y: np.ndarray, probs: np.ndarray, groups: Sequence[str], top: int = 100
+) -> dict[str, dict[str, Any]]:
+    """Per label: of the ``top`` highest-scored posts, how many lack the label, and their groups.
+
+    A ``review`` or ``hide`` cut needs its precision target (0.97, 0.99) among the very highest
+    scores, so when the policy finds no cut for a label, the posts crowding that top without
+    the label are the reason; their groups (generator families, real-text sources) tell a
+    labelling convention that disagrees with training from a concept the model confuses.
+    """
+    y, probs = _check(y, probs, "top_scored_negatives")
+    if len(groups) != len(y):
+        raise ValueError(f"The 'groups' parameter must have {len(y)} entries; got {len(groups)} instead.")
+    if top < 1:
+        raise ValueError(f"The 'top' parameter must be >= 1; got {top!r} instead.")
+    groups_arr = np.asarray([str(g) for g in groups])
+    out: dict[str, dict[str, Any]] = {}
+    for j, label in enumerate(LABELS):
+        # Stable sort on the negated score: ties keep row order, so the table is reproducible.
+        highest = np.argsort(-probs[:, j], kind="stable")[:top]
+        negatives = highest[y[highest, j] == 0]
+        counts: dict[str, int] = {}
+        for group in groups_arr[negatives].tolist():
+            counts[group] = counts.get(group, 0) + 1
+        ranked = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        out[label] = {"top": len(highest), "negatives": len(negatives), "groups": ranked}
+    return out
+
+
 def split_summary(
     y: np.ndarray,
     probs: np.ndarray,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.text_metrics import confusion, pr_curves, split_summary
+from eval.text_metrics import confusion, pr_curves, split_summary, top_scored_negatives
 from model.labels import EVASION_TRICKS, LABELS
 
 #: How the report names the splits, and what each one answers.
@@ -226,6 +226,39 @@ def family_error_table(metrics: Mapping[str, Any], split: str, top: int = 10) ->
             cells.append(f"{pl['false_positives']} / {pl['false_negatives']} ({pl['positives']})")
         cells.append(f"{_f(f['errors'] / total * 100, 1)} %")
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+#: Where the policy's cuts are chosen (train.calibrate): the top-scored negatives there explain a missing cut.
+SELECTION_SPLITS = ("validation", "dev")
+TOP_SCORED = 100
+
+
+def selection_top_negatives(
+    splits: Mapping[str, Any], model: ModelScores, top: int = TOP_SCORED
+) -> dict[str, dict[str, Any]] | None:
+    """:func:`top_scored_negatives` of one model on validation + dev pooled; None unless it scored both.
+
+    Posts without a family (hand-written, real) are grouped by split name.
+    """
+    if not all(s in splits and s in model.scores for s in SELECTION_SPLITS):
+        return None
+    y = np.concatenate([splits[s].y for s in SELECTION_SPLITS])
+    scores = np.concatenate([np.asarray(model.scores[s]) for s in SELECTION_SPLITS])
+    groups: list[str] = []
+    for s in SELECTION_SPLITS:
+        families = list(getattr(splits[s], "families", None) or [])
+        groups += [f or s for f in families] if len(families) == len(splits[s].y) else [s] * len(splits[s].y)
+    return top_scored_negatives(y, scores, groups, top)
+
+
+def top_negatives_table(top_negatives: Mapping[str, Mapping[str, Any]], shown: int = 4) -> str:
+    """One row per label: how many of its highest scores lack it, and which groups they come from."""
+    lines = ["| label | highest scores | not the label | from (posts) |", "| --- | --- | --- | --- |"]
+    for label in LABELS:
+        t = top_negatives[label]
+        where = ", ".join(f"`{g}` {n}" for g, n in list(t["groups"].items())[:shown]) or "–"
+        lines.append(f"| {label} | {t['top']} | {t['negatives']} | {where} |")
     return "\n".join(lines)
 
 
@@ -450,6 +483,27 @@ def write_text_report(
             "## Policy thresholds (chosen on validation + dev for the stated precision targets)",
             "",
             policy.thresholds_markdown(),
+            "",
+        ]
+    top_negatives = {m.name: selection_top_negatives(splits, m) for m in models}
+    if top_negatives.get(focus) is not None:
+        md += [
+            f"## `{focus}`'s highest scores on validation + dev that are not the label (top {TOP_SCORED})",
+            "",
+            "A `review` or `hide` cut needs 0.97 or 0.99 precision among the highest scores; the posts "
+            'here crowd that top without the label, so many of them means no such cut ("never" above).',
+            "",
+            top_negatives_table(top_negatives[focus]),
+            "",
+            f"The same count for every model (posts without the label among its top {TOP_SCORED} per label):",
+            "",
+            "| model | " + " | ".join(LABELS) + " |",
+            "| --- |" + " --- |" * len(LABELS),
+            *[
+                f"| {name} | " + " | ".join(str(per[label]["negatives"]) for label in LABELS) + " |"
+                for name, per in top_negatives.items()
+                if per is not None
+            ],
             "",
         ]
     md += ["## Plots", ""]

@@ -19,6 +19,7 @@ from eval.text_metrics import (
     parity,
     per_trick_recall,
     threshold_vector,
+    top_scored_negatives,
 )
 from eval.text_report import EvalSplit, ModelScores, write_text_report
 from model.labels import EVASION_TRICKS, LABELS
@@ -97,6 +98,40 @@ def test_bad_shapes_are_refused() -> None:
         label_metrics(Y, P[:, :2])
     with pytest.raises(ValueError, match="'tricks' parameter"):
         per_trick_recall(Y, P, [()], 0.5)
+
+
+def test_top_scored_negatives_match_a_hand_count() -> None:
+    groups = ["a", "a", "b", "b", "c", "c"]
+    top = top_scored_negatives(Y, P, groups, top=3)
+    # hard_sell's three highest: row 0 (0.9, positive), row 4 (0.6, normal), row 1 (0.4, positive).
+    assert top["hard_sell"] == {"top": 3, "negatives": 1, "groups": {"c": 1}}
+    # recruitment: row 2 (0.8, positive), then ties at 0.1 kept in row order: rows 0 and 1, both negative.
+    assert top["recruitment"] == {"top": 3, "negatives": 2, "groups": {"a": 2}}
+    # fake_proof: row 3 (0.7, positive), row 5 (0.2), row 0 (0.1).
+    assert top["fake_proof"] == {"top": 3, "negatives": 2, "groups": {"a": 1, "c": 1}}
+    with pytest.raises(ValueError, match="'groups'"):
+        top_scored_negatives(Y, P, groups[:2])
+    with pytest.raises(ValueError, match="'top'"):
+        top_scored_negatives(Y, P, groups, top=0)
+
+
+def test_report_names_what_crowds_the_top_of_the_selection_scores(tmp_path: Path) -> None:
+    splits = {
+        "validation": EvalSplit("validation", ["x"] * 6, Y, families=["a", "a", "b", "b", "c", "c"]),
+        "dev": EvalSplit("dev", ["x"] * 2, np.zeros((2, 3))),
+    }
+    scores = {"validation": P, "dev": np.array([[0.95, 0.0, 0.0], [0.0, 0.0, 0.0]])}
+    write_text_report(splits, [ModelScores("release", scores, 0.5, "calibrated")], tmp_path)
+    md = (tmp_path / "README.md").read_text()
+    assert "## `release`'s highest scores on validation + dev that are not the label (top 100)" in md
+    # All 8 posts are within the top 100; hard_sell's negatives: rows 2-5 and both dev posts (ties by name).
+    assert "| hard_sell | 8 | 6 | `b` 2, `c` 2, `dev` 2 |" in md
+    assert "| release | 6 | 7 | 7 |" in md  # recruitment: every post but its one positive
+    # Without dev scores the section is left out rather than computed on half the selection set.
+    write_text_report(
+        {"validation": splits["validation"]}, [ModelScores("release", {"validation": P})], tmp_path / "v"
+    )
+    assert "highest scores on validation + dev" not in (tmp_path / "v" / "README.md").read_text()
 
 
 def test_report_has_tables_plots_and_the_same_figures(tmp_path: Path) -> None:
