@@ -253,6 +253,20 @@ class Policy:
             checked[label] = value
         return checked
 
+    def missing_cuts(self) -> list[tuple[str, str]]:
+        """``(action, label)`` pairs whose threshold is None: that action never fires for that label.
+
+        Deception is what moderators must review (DOMAIN.md), so a release whose ``review``
+        never fires for a deception label sends those posts nowhere but the ``label`` tag;
+        whoever publishes a release should be told, not find it in a table.
+        """
+        return [
+            (action, label)
+            for action, per in self.thresholds.items()
+            for label, thr in per.items()
+            if thr is None
+        ]
+
     def thresholds_markdown(self) -> str:
         """Thresholds with the precision/recall they reached where chosen (for the model card and report)."""
 

@@ -134,3 +134,18 @@ def test_thresholds_table_names_every_action_and_unmet_target() -> None:
     )
     table = pol.thresholds_markdown()
     assert table.count("| hide |") == 2 and "never (target not met)" in table
+
+
+def test_missing_cuts_name_exactly_the_actions_that_never_fire(tmp_path: Path, capsys) -> None:
+    from train.cli import _warn_missing_cuts
+
+    complete = Policy(thresholds={**THRESHOLDS, "hide": {"recruitment": 0.95, "fake_proof": 0.97}})
+    assert complete.missing_cuts() == []
+    gappy = Policy(thresholds={**THRESHOLDS, "review": {**THRESHOLDS["review"], "fake_proof": None}})
+    assert gappy.missing_cuts() == [("review", "fake_proof"), ("hide", "fake_proof")]
+    # `feedguard model build` says so on stderr after writing a release with such a policy.
+    _warn_missing_cuts(gappy.save(tmp_path / "policy.json"))
+    err = capsys.readouterr().err
+    assert "no 'review' threshold for 'fake_proof'" in err and err.count("warning:") == 2
+    _warn_missing_cuts(complete.save(tmp_path / "complete.json"))
+    assert capsys.readouterr().err == ""

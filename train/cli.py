@@ -98,7 +98,7 @@ def build(
 ) -> None:
     """Rebuild the release end to end (resumes a killed build from its work dir)."""
     from train.distill import STUDENT_PICKS
-    from train.release import ReleaseConfig, build_release
+    from train.release import POLICY_FILE, ReleaseConfig, build_release
 
     if size not in SIZES:
         _fail(f"--size must be one of {', '.join(SIZES)}; got {size!r}.")
@@ -146,6 +146,19 @@ def build(
     except ValueError as err:
         _fail(str(err))
     typer.echo(f"release written to {release} (model card: {release / 'MODEL_CARD.md'})")
+    _warn_missing_cuts(release / POLICY_FILE)
+
+
+def _warn_missing_cuts(policy_path: Path) -> None:
+    """Say on stderr which actions the new release never takes, before anyone publishes it."""
+    from model.policy import Policy
+
+    for action, label in Policy.load(policy_path).missing_cuts():
+        typer.echo(
+            f"warning: the policy has no {action!r} threshold for {label!r} (its precision target was not met on"
+            f" validation + dev), so a {label} score alone never makes this release {action} a post; see the model card.",
+            err=True,
+        )
 
 
 @app.command("baseline")

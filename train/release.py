@@ -725,13 +725,11 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
     if rn and rn["normal_flag_rate"] > 0.01:
         notes.append(f"Flags {rn['normal_flag_rate']:.2%} of held-out real normal text (target ≤ 1 %).")
     policy = ctx["policy"]
-    for action, per in policy.thresholds.items():
-        for label, thr in per.items():
-            if thr is None:
-                notes.append(
-                    f"No `{action}` threshold for `{label}`: precision {policy.targets.get(action)} was not "
-                    "reached on validation + dev, so that action never fires for it."
-                )
+    for action, label in policy.missing_cuts():
+        notes.append(
+            f"No `{action}` threshold for `{label}`: precision {policy.targets.get(action)} was not "
+            "reached on validation + dev, so that action never fires for it."
+        )
     notes += [
         "Trained only on generated posts plus real normal text; the synthetic `test`/`evasion` figures measure "
         "generalization to unseen *template families* of the same generator, not to real feeds. The dev-set "
