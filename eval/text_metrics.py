@@ -10,6 +10,7 @@ what a figure means. Thresholds are passed in (0.5 for raw models, the policy's
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -246,9 +247,7 @@ def top_scored_negatives(
         # Stable sort on the negated score: ties keep row order, so the table is reproducible.
         highest = np.argsort(-probs[:, j], kind="stable")[:top]
         negatives = highest[y[highest, j] == 0]
-        counts: dict[str, int] = {}
-        for group in groups_arr[negatives].tolist():
-            counts[group] = counts.get(group, 0) + 1
+        counts = Counter(groups_arr[negatives].tolist())
         ranked = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         out[label] = {"top": len(highest), "negatives": len(negatives), "groups": ranked}
     return out
