@@ -102,7 +102,7 @@ PLANS: dict[str, BuildPlan] = {
         real_normal=3000,
         images=3200,
         evade_normal_share=0.25,
-        supplement=2400,
+        supplement=3000,
     ),
 }
 

@@ -161,11 +161,15 @@ def test_the_proof_rule_never_labels_normal_posts_or_hard_negatives():
     )
 
 
-def test_supplement_families_are_training_only_and_never_labelled() -> None:
+def test_supplement_families_are_training_only_and_labelled_by_their_group_alone() -> None:
+    """Contrast families teach "a count or a purchase is not proof": none may carry fake_proof."""
     from data.generator import generate_posts, list_families
 
     supplement = set(list_families(supplement=True))
     assert supplement and not supplement & set(list_families())
-    posts = generate_posts(len(supplement) * 3, 7, supplement=True)
+    posts = generate_posts(len(supplement) * 20, 7, supplement=True)
     assert {p.family for p in posts} == supplement
-    assert all(not p.labels for p in posts)
+    labels_by_group: dict[str, set[tuple[str, ...]]] = {}
+    for p in posts:
+        labels_by_group.setdefault(p.family.split("/")[0], set()).add(p.labels)
+    assert labels_by_group == {"normal": {()}, "hard_negative": {()}, "hard_sell": {("hard_sell",)}}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from data.evasion import apply_evasion
 from data.generator import (  # noqa: F401  (register families)
+    families_contrast,
     families_everyday,
     families_life,
     families_mlm,
