@@ -147,6 +147,40 @@ def load_module(directory: Path) -> TextClassifierModule:
     return module
 
 
+def module_logits(
+    module: TextClassifierModule,
+    tokenizer: PostTokenizer,
+    texts: Sequence[str],
+    max_length: int,
+    *,
+    batch_size: int = 32,
+    device: str | None = None,
+) -> np.ndarray:
+    """Logits ``(n, n_labels)`` in the order of ``texts``, batched by token length.
+
+    The one PyTorch prediction path: serving's reference classifier and training's evaluation and
+    teacher soft labels all go through it, so a parity or selection figure never compares two
+    batching schemes. ``device`` defaults to the module's own (training may run on a GPU).
+    """
+    out = np.zeros((len(texts), module.n_labels), dtype=np.float32)
+    if not len(texts):
+        return out
+    device = device or next(module.parameters()).device.type
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode():
+            for positions, batch in tokenizer.encode_bucketed(list(texts), max_length, batch_size):
+                logits = module(
+                    torch.as_tensor(batch["input_ids"], device=device),
+                    torch.as_tensor(batch["attention_mask"], device=device),
+                )
+                out[positions] = logits.float().cpu().numpy()
+    finally:
+        module.train(was_training)
+    return out
+
+
 class TorchTextClassifier:
     """``predict_proba(texts)`` over a :class:`TextClassifierModule`: raw text in, sigmoid scores out.
 
@@ -173,21 +207,7 @@ class TorchTextClassifier:
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw logits, shape ``(n, n_labels)``, in the order of ``texts``."""
         check_texts(texts, "TorchTextClassifier.logits")
-        out = np.zeros((len(texts), self.module.n_labels), dtype=np.float32)
-        was_training = self.module.training
-        self.module.eval()
-        try:
-            with torch.inference_mode():
-                for positions, batch in self.tokenizer.encode_bucketed(
-                    texts, self.max_length, self.batch_size
-                ):
-                    logits = self.module(
-                        torch.from_numpy(batch["input_ids"]), torch.from_numpy(batch["attention_mask"])
-                    )
-                    out[positions] = logits.float().numpy()
-        finally:
-            self.module.train(was_training)
-        return out
+        return module_logits(self.module, self.tokenizer, texts, self.max_length, batch_size=self.batch_size)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Per-label probabilities, shape ``(n, len(LABELS))``, columns in ``LABELS`` order."""

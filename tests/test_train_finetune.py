@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from transformers import BertConfig, BertModel
 
 from model.labels import LABELS
-from model.text_classifier import TextClassifierModule, save_module
+from model.text_classifier import TextClassifierModule, module_logits, save_module
 from model.tokenizer import PostTokenizer
 from model.vocab import select_vocab
 from train.dataset import TextSplit, labels_to_matrix
@@ -28,7 +28,6 @@ from train.finetune import (
     latest_checkpoint,
     load_result,
     plan_steps,
-    predict_logits,
     train_classifier,
 )
 
@@ -187,13 +186,13 @@ def test_a_killed_run_resumes_to_exactly_the_same_weights(tokenizer, data, tmp_p
 def test_training_learns_the_toy_task(tokenizer, data, tmp_path: Path) -> None:
     train, selection = data
     module = make_module(tokenizer)
-    before = predict_logits(module, tokenizer, selection["validation"].texts, 32)
+    before = module_logits(module, tokenizer, selection["validation"].texts, 32)
     config = replace(CONFIG, max_steps=40, eval_every=20, checkpoint_every=40, freeze_embeddings=False)
     result = train_classifier(module, tokenizer, train, selection, config, tmp_path / "run", progress=False)
     from model.text_classifier import load_module
 
     best = load_module(result.best_dir)
-    after = predict_logits(best, tokenizer, selection["validation"].texts, 32)
+    after = module_logits(best, tokenizer, selection["validation"].texts, 32)
     y = selection["validation"].y
 
     def bce(logits: np.ndarray) -> float:
@@ -277,7 +276,7 @@ def test_distillation_starts_from_teacher_layers_and_caches_soft_labels(
     assert seen.sum() == min(len(train), 4 * config.batch_size)
     # The cached soft labels are the teacher's own logits for those rows.
     idx = np.flatnonzero(seen)[:5]
-    expected = predict_logits(teacher, tokenizer, [train.texts[i] for i in idx], 32)
+    expected = module_logits(teacher, tokenizer, [train.texts[i] for i in idx], 32)
     np.testing.assert_allclose(cached[idx], expected, atol=1e-5)
     with pytest.raises(ValueError, match="'layers' parameter of distill_student"):
         distill_student(tmp_path / "teacher", tokenizer, train, selection, [5], config, tmp_path / "bad")

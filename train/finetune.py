@@ -25,7 +25,7 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,35 +163,6 @@ def bucketed_batches(
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     perm = rng.permutation(len(batches))
     return [batches[i] for i in perm]
-
-
-def predict_logits(
-    module,
-    tokenizer,
-    texts: Sequence[str],
-    max_length: int,
-    *,
-    batch_size: int = 32,
-    device: str | None = None,
-) -> np.ndarray:
-    """Logits ``(n, len(LABELS))`` for raw texts, batched by token length (order restored)."""
-    import torch
-
-    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-    if not texts:
-        return out
-    device = device or next(module.parameters()).device.type
-    was_training = module.training
-    module.eval()
-    with torch.inference_mode():
-        for positions, enc in tokenizer.encode_bucketed(list(texts), max_length, batch_size):
-            logits = module(
-                torch.as_tensor(enc["input_ids"], device=device),
-                torch.as_tensor(enc["attention_mask"], device=device),
-            )
-            out[positions] = logits.float().cpu().numpy()
-    module.train(was_training)
-    return out
 
 
 def plan_steps(step: int, elapsed_s: float, budget_s: float, pace_s: float, cap: int) -> int:
@@ -499,6 +470,8 @@ def _train(
     tqdm,
     save_module,
 ) -> TrainResult:
+    from model.text_classifier import module_logits
+
     torch.manual_seed(config.seed)
     device = device_for_training()
     module.to(device)
@@ -564,7 +537,7 @@ def _train(
         t0 = time.perf_counter()
         scores, losses, parts = [], [], {}
         for name, split in sel.items():
-            logits = predict_logits(module, tokenizer, split.texts, config.max_length, device=device)
+            logits = module_logits(module, tokenizer, split.texts, config.max_length, device=device)
             probs = _sigmoid(logits)
             f1 = macro_f1(split.y, probs)
             loss = float(bce(torch.as_tensor(logits), torch.as_tensor(split.y)).item())
@@ -634,7 +607,7 @@ def _train(
             if teacher is not None:
                 missing = idx[np.isnan(teacher_logits[idx, 0])]
                 if len(missing):
-                    teacher_logits[missing] = predict_logits(
+                    teacher_logits[missing] = module_logits(
                         teacher,
                         tokenizer,
                         [train.texts[i] for i in missing],
