@@ -61,6 +61,13 @@ _FAMILY_CARS: tuple[str, ...] = (
 )
 
 
+def _purchase_post(g: Gen, opening: str, details: list[str], endings: tuple[str, ...]) -> Draft:
+    """A purchase told as a life post: opening, what it cost, a closing line; never a label."""
+    ending = g.pick(endings)
+    text = assemble(g.rng, [opening, *details, ending], emoji=lx.EMOJI_LIFE, loud=0.05)
+    return Draft(text, NONE, "hard_negative/purchase", g.rng.choice(("lifestyle_photo", None)))
+
+
 @family("hard_sell/stock_count", supplement=True)
 def stock_count(g: Gen) -> Draft:
     """A shop telling how much stock arrived, with a price or a call to order: selling, no result claimed."""
@@ -102,9 +109,9 @@ def car_purchase(g: Gen) -> Draft:
         1,
         3,
     )
-    ending = g.pick(("以后接孩子方便了", "慢慢还贷吧", "新手上路多多包涵", "周末带爸妈出去转转", ""))
-    text = assemble(g.rng, [opening, *details, ending], emoji=lx.EMOJI_LIFE, loud=0.05)
-    return Draft(text, NONE, "hard_negative/purchase", g.rng.choice(("lifestyle_photo", None)))
+    return _purchase_post(
+        g, opening, details, ("以后接孩子方便了", "慢慢还贷吧", "新手上路多多包涵", "周末带爸妈出去转转", "")
+    )
 
 
 @family("hard_negative/big_purchase", supplement=True)
@@ -145,6 +152,6 @@ def big_purchase(g: Gen) -> Draft:
         1,
         2,
     )
-    ending = g.pick(("钱包空了", "希望能用十年", "值不值用了再说", "这个月吃土", ""))
-    text = assemble(g.rng, [opening, *details, ending], emoji=lx.EMOJI_LIFE, loud=0.05)
-    return Draft(text, NONE, "hard_negative/purchase", g.rng.choice(("lifestyle_photo", None)))
+    return _purchase_post(
+        g, opening, details, ("钱包空了", "希望能用十年", "值不值用了再说", "这个月吃土", "")
+    )
