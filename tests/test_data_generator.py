@@ -163,7 +163,7 @@ def test_the_proof_rule_never_labels_normal_posts_or_hard_negatives():
 
 def test_supplement_families_are_training_only_and_labelled_by_their_group_alone() -> None:
     """Contrast families teach "a count or a purchase is not proof": none may carry fake_proof."""
-    from data.generator import generate_posts, list_families
+    from data.generator import family_label, generate_posts, list_families
 
     supplement = set(list_families(supplement=True))
     assert supplement and not supplement & set(list_families())
@@ -171,5 +171,5 @@ def test_supplement_families_are_training_only_and_labelled_by_their_group_alone
     assert {p.family for p in posts} == supplement
     labels_by_group: dict[str, set[tuple[str, ...]]] = {}
     for p in posts:
-        labels_by_group.setdefault(p.family.split("/")[0], set()).add(p.labels)
+        labels_by_group.setdefault(family_label(p.family), set()).add(p.labels)
     assert labels_by_group == {"normal": {()}, "hard_negative": {()}, "hard_sell": {("hard_sell",)}}
