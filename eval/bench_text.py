@@ -1,7 +1,8 @@
 """Text-model speed benchmark: one run, the same posts, every backend side by side.
 
-Compares the PyTorch FP32 teacher, the teacher exported to ONNX FP32 and INT8, and the
-INT8 student (what a build released is one of the INT8 rows) on posts drawn from the test
+Compares the PyTorch FP32 teacher, the teacher exported to ONNX FP32 and INT8, the INT8
+student, and the student blended with the n-gram model when the build released a blend
+(what a build released is one of the INT8 rows) on posts drawn from the test
 split, so lengths are realistic. Throughput is measured two ways. "batch 32": one call over
 all posts, which the classifier sorts by length and runs in groups of 32, so each group pads
 only to its own longest post (the best case, what the issue asks for). "calls of 32": the
@@ -71,7 +72,10 @@ def backends(
     work: Path, max_length: int, batch_size: int = 32, threads: int | None = None
 ) -> dict[str, Callable[[list[str]], Any]]:
     """The benchmarked backends found in a build's work dir (``WORK/teacher/best``, ``WORK/onnx/*.onnx``)."""
+    from eval.text_report import load_blend_weight
+    from model.ngram_model import NgramModel
     from model.onnx_classifier import SCORING_BATCH, OnnxTextClassifier
+    from model.text_ensemble import BlendedTextClassifier
     from model.tokenizer import PostTokenizer
 
     work = Path(work)
@@ -94,9 +98,14 @@ def backends(
             ).predict_proba
     student = work / "onnx" / "student_int8.onnx"
     if student.is_file():
-        out[f"ONNX INT8 student, groups of {SCORING_BATCH} (as served)"] = OnnxTextClassifier(
-            student, tok, max_length, intra_op_threads=threads
-        ).predict_proba
+        served = OnnxTextClassifier(student, tok, max_length, intra_op_threads=threads)
+        out[f"ONNX INT8 student, groups of {SCORING_BATCH} (as served)"] = served.predict_proba
+        ngram_weight = load_blend_weight(work)
+        if ngram_weight and (work / "baseline").is_dir():
+            blended = BlendedTextClassifier(served, NgramModel.load(work / "baseline"), ngram_weight)
+            out[
+                f"INT8 student + n-gram at {ngram_weight:.1f}, groups of {SCORING_BATCH} (release as served)"
+            ] = blended.predict_proba
     if not out:
         raise ValueError(
             f"The 'work' parameter must be a release build's work dir; {str(work)!r} has no models."

@@ -1,10 +1,11 @@
 """`feedguard eval`: the text model's evaluation report (Markdown + PNG).
 
-Scores the release (INT8 ONNX through :func:`model.bundle.load_bundle`, calibrated and
-thresholded by its ``policy.json``) on the dataset's ``test``, ``evasion`` and
-``real_normal`` splits and the hand-written dev set, and puts it next to the other
-models of the build that produced it (baseline, PyTorch teacher and student, INT8
-teacher and student, read from ``WORK/predictions``) when ``--work`` is given.
+Scores the release (INT8 ONNX, blended with its n-gram model when it has one, through
+:func:`model.bundle.load_bundle`, calibrated and thresholded by its ``policy.json``) on
+the dataset's ``test``, ``evasion`` and ``real_normal`` splits and the hand-written dev
+set, and puts it next to the other models of the build that produced it (baseline,
+PyTorch teacher and student, INT8 teacher and student, read from ``WORK/predictions``)
+when ``--work`` is given.
 Bad input exits with code 2 and one line on stderr.
 """
 
@@ -54,9 +55,10 @@ def evaluate(
         ModelScores,
         load_eval_splits,
         load_predictions,
+        release_note,
         write_text_report,
     )
-    from model.bundle import RELEASE_DIR, load_bundle
+    from model.bundle import NGRAM_WEIGHT_FIELD, RELEASE_DIR, load_bundle
     from model.policy import Policy
 
     if not (data / "dataset" / "dataset_dict.json").is_file():
@@ -95,7 +97,7 @@ def evaluate(
             "release",
             release_scores,
             policy.thresholds["label"],
-            f"{role} INT8, calibrated, policy thresholds",
+            release_note(role, float(bundle.manifest.get(NGRAM_WEIGHT_FIELD, 0.0))),
         )
     )
     result = write_text_report(splits, models, out, policy=policy)

@@ -127,6 +127,25 @@ def load_predictions(work: Path) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
+#: The release build's blend choice (``WORK/blend.json``): the n-gram weight it released and the
+#: selection macro-F1 of every weight it tried.
+BLEND_FILE = "blend.json"
+
+
+def load_blend_weight(work: Path) -> float:
+    """The n-gram weight a build blended into its release; 0.0 for builds from before the blend."""
+    path = Path(work) / BLEND_FILE
+    if not path.is_file():
+        return 0.0
+    return float(json.loads(path.read_text(encoding="utf-8"))["ngram_weight"])
+
+
+def release_note(role: str, ngram_weight: float) -> str:
+    """How the release row was scored, in the words every report uses."""
+    blended = f" blended with the n-gram model at {ngram_weight:.1f}" if ngram_weight else ""
+    return f"{role} INT8{blended}, calibrated, policy 'label' thresholds"
+
+
 # ---------------------------------------------------------------------------- metrics
 def compute_metrics(splits: Mapping[str, Any], models: Sequence[ModelScores]) -> dict[str, dict[str, Any]]:
     """``{model: {split: split_summary}}`` for every model that has scores on a split."""

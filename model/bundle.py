@@ -1,4 +1,5 @@
-"""The release bundle: INT8 ONNX model + tokenizer + policy file, checked by one manifest.
+"""The release bundle: INT8 ONNX model + tokenizer + policy file (+ the n-gram model it is
+blended with, when the build chose a blend), checked by one manifest.
 
 Training, evaluation, the service and the batch job all load the model through
 :func:`load_bundle`, so they cannot disagree about the labels, the tokenizer or the
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from model.labels import LABELS
+from model.ngram_model import NGRAM_FILES, NgramModel
 from model.onnx_classifier import OnnxTextClassifier
+from model.text_ensemble import BlendedTextClassifier, check_ngram_weight
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
 
 RELEASE_DIR = Path(__file__).parent / "release"
@@ -23,6 +26,8 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 #: Fields every manifest must carry; ``files`` and ``labels`` are filled in by write_manifest.
 REQUIRED_FIELDS = ("model_file", "policy_file", "max_length")
+#: Optional fields of a blended release: the n-gram model's folder and its weight in the blend.
+NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD = "ngram_dir", "ngram_weight"
 _BUILD_HINT = "run `feedguard model build`"
 
 
@@ -92,7 +97,8 @@ class ModelBundle:
 
     directory: Path
     manifest: dict
-    classifier: OnnxTextClassifier
+    #: What the release scores with: the INT8 encoder, or the encoder blended with the n-gram model.
+    classifier: OnnxTextClassifier | BlendedTextClassifier
     policy_path: Path
 
 
@@ -115,8 +121,16 @@ def read_manifest(directory: Path = RELEASE_DIR) -> dict:
     missing = [name for name in REQUIRED_FIELDS if name not in manifest]
     if missing:
         raise ValueError(f"{path} lacks the fields {', '.join(missing)}; {_BUILD_HINT}.")
+    if (NGRAM_DIR_FIELD in manifest) != (NGRAM_WEIGHT_FIELD in manifest):
+        raise ValueError(
+            f"{path} must carry both {NGRAM_DIR_FIELD} and {NGRAM_WEIGHT_FIELD} or neither; {_BUILD_HINT}."
+        )
+    needed = [manifest["model_file"], manifest["policy_file"], TOKENIZER_FILE, CHAR_MAP_FILE]
+    if NGRAM_DIR_FIELD in manifest:
+        check_ngram_weight(manifest[NGRAM_WEIGHT_FIELD], str(path))
+        needed += [f"{manifest[NGRAM_DIR_FIELD]}/{name}" for name in NGRAM_FILES]
     files = manifest.get("files", {})
-    for name in (manifest["model_file"], manifest["policy_file"], TOKENIZER_FILE, CHAR_MAP_FILE):
+    for name in needed:
         if name not in files:
             raise ValueError(f"{path} does not hash {name!r}; {_BUILD_HINT}.")
     for name, expected in files.items():
@@ -137,10 +151,14 @@ def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None =
     directory = Path(directory)
     manifest = read_manifest(directory)
     tokenizer = PostTokenizer.load(directory)
-    classifier = OnnxTextClassifier(
+    encoder = OnnxTextClassifier(
         directory / manifest["model_file"],
         tokenizer,
         int(manifest["max_length"]),
         intra_op_threads=intra_op_threads,
     )
+    classifier: OnnxTextClassifier | BlendedTextClassifier = encoder
+    if NGRAM_DIR_FIELD in manifest:
+        ngram = NgramModel.load(directory / manifest[NGRAM_DIR_FIELD])
+        classifier = BlendedTextClassifier(encoder, ngram, manifest[NGRAM_WEIGHT_FIELD])
     return ModelBundle(directory, manifest, classifier, directory / manifest["policy_file"])

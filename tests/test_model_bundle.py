@@ -13,13 +13,24 @@ import numpy as np
 import pytest
 import torch
 
-from model.bundle import MANIFEST, load_bundle, read_manifest, write_manifest
+from model.bundle import (
+    MANIFEST,
+    NGRAM_DIR_FIELD,
+    NGRAM_WEIGHT_FIELD,
+    load_bundle,
+    read_manifest,
+    write_manifest,
+)
 from model.encoder_weights import build_e5_encoder
 from model.labels import LABELS
+from model.ngram_model import NgramModel
+from model.onnx_classifier import OnnxTextClassifier
 from model.onnx_export import export_onnx, quantize_int8
 from model.text_classifier import TextClassifierModule, student_from_teacher
+from model.text_ensemble import BlendedTextClassifier
 from model.tokenizer import PostTokenizer
 from model.vocab import select_vocab
+from train.baseline import NgramBaseline
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 
@@ -68,6 +79,67 @@ def release(tmp_path_factory) -> Path:
         code_version="test",
     )
     return directory
+
+
+#: Fragments that decide each label of the corpus, so the n-gram model has something to learn.
+CUES = {
+    "hard_sell": ("买二送一", "包邮到家"),
+    "recruitment": ("招代理", "诚招合伙人", "零门槛"),
+    "fake_proof": ("晒单", "客户又回购了"),
+}
+BLEND_WEIGHT = 0.4
+
+
+@pytest.fixture(scope="module")
+def blended(release, tmp_path_factory) -> Path:
+    """The release with an n-gram model beside it, as a build that chose a blend writes it."""
+    directory = shutil.copytree(release, tmp_path_factory.mktemp("blended") / "release")
+    texts = corpus()
+    y = np.array([[any(cue in t for cue in CUES[label]) for label in LABELS] for t in texts], dtype=int)
+    NgramBaseline().fit(texts, y).save(directory / "ngram")
+    manifest = read_manifest(release)
+    fields = {k: v for k, v in manifest.items() if k not in ("files", "format", "labels")}
+    write_manifest(directory, **fields, **{NGRAM_DIR_FIELD: "ngram", NGRAM_WEIGHT_FIELD: BLEND_WEIGHT})
+    return directory
+
+
+def test_a_blended_release_scores_with_the_weighted_sum_of_both_models(blended):
+    bundle = load_bundle(blended, intra_op_threads=1)
+    assert isinstance(bundle.classifier, BlendedTextClassifier)
+    assert {"ngram/baseline.json", "ngram/vocabulary.json", "ngram/weights.npz"} <= set(
+        bundle.manifest["files"]
+    )
+    posts = ["招代理，月入过万，私我了解", "周末和家人去爬山", "晒单，客户又回购了，感谢信任👍"]
+    encoder = OnnxTextClassifier(
+        blended / "model.int8.onnx", PostTokenizer.load(blended), 64, intra_op_threads=1
+    )
+    expected = 0.6 * encoder.logits(posts) + 0.4 * NgramModel.load(blended / "ngram").decision_function(posts)
+    np.testing.assert_allclose(bundle.classifier.logits(posts), expected, rtol=0, atol=1e-6)
+    # The n-gram share moves the scores the way its cues say.
+    ngram = NgramModel.load(blended / "ngram").predict_proba(posts)
+    assert ngram[0, LABELS.index("recruitment")] > 0.5 > ngram[1, LABELS.index("recruitment")]
+
+
+def test_a_blended_release_refuses_a_tampered_or_half_declared_ngram_model(blended, tmp_path):
+    copy = shutil.copytree(blended, tmp_path / "tampered")
+    (copy / "ngram" / "vocabulary.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match="changed after the release was built"):
+        load_bundle(copy)
+    for name, edit, message in (
+        (
+            "half",
+            lambda m: m.pop(NGRAM_WEIGHT_FIELD),
+            "must carry both ngram_dir and ngram_weight or neither",
+        ),
+        ("whole", lambda m: m.update({NGRAM_WEIGHT_FIELD: 1.0}), r"must be a number in \[0, 1\)"),
+        ("unhashed", lambda m: m["files"].pop("ngram/weights.npz"), "does not hash 'ngram/weights.npz'"),
+    ):
+        other = shutil.copytree(blended, tmp_path / name)
+        manifest = json.loads((other / MANIFEST).read_text(encoding="utf-8"))
+        edit(manifest)
+        (other / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            load_bundle(other)
 
 
 def test_end_to_end_bundle_predicts(release):
@@ -124,11 +196,13 @@ def test_write_manifest_requires_fields(release, tmp_path):
         write_manifest(tmp_path, model_file="nope.onnx", policy_file="policy.json", max_length=64)
 
 
-def test_serving_path_does_not_import_torch(release):
+@pytest.mark.parametrize("which", ["release", "blended"])
+def test_serving_path_does_not_import_torch(which, request):
     """The feed service embeds the bundle loader without torch: load and score in a fresh interpreter."""
+    directory = request.getfixturevalue(which)
     code = (
         "import sys; from model.bundle import load_bundle; "
-        f"b = load_bundle({str(release)!r}); b.classifier.predict_proba(['招代理']); "
+        f"b = load_bundle({str(directory)!r}); b.classifier.predict_proba(['招代理']); "
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'"
     )
     result = subprocess.run(

@@ -74,3 +74,13 @@ def test_release_config_refuses_an_unknown_student_pick_and_resolves_the_known_o
         ReleaseConfig(student_pick="top")
     assert ReleaseConfig(student_layers=6, student_pick="bottom").student_layer_indices() == list(range(6))
     assert ReleaseConfig(student_layers=4).student_layer_indices() == [0, 4, 7, 11]
+
+
+def test_release_config_refuses_bad_ngram_weights() -> None:
+    from train.release import ReleaseConfig
+
+    with pytest.raises(ValueError, match="'ngram_weights' parameter of ReleaseConfig must not be empty"):
+        ReleaseConfig(ngram_weights=())
+    with pytest.raises(ValueError, match=r"'ngram_weight' of ReleaseConfig must be a number in \[0, 1\)"):
+        ReleaseConfig(ngram_weights=(0.0, 1.0))
+    assert 0.0 in ReleaseConfig().ngram_weights  # the encoder alone is always a candidate

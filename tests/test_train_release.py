@@ -77,7 +77,23 @@ def test_release_has_every_file_and_loads(built) -> None:
     policy = Policy.load(bundle.policy_path)
     assert policy.chosen_on["splits"] == ["validation", "dev"]
     assert policy.chosen_on["model"].endswith("onnx_int8")
-    assert sum(p.stat().st_size for p in out.iterdir()) < 40e6
+    assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 40e6
+
+
+def test_the_blend_weight_is_the_selection_best_and_the_release_scores_with_it(built) -> None:
+    from model.text_ensemble import BlendedTextClassifier
+
+    blend = json.loads((built["work"] / "blend.json").read_text(encoding="utf-8"))
+    means = {float(w): s["mean"] for w, s in blend["selection"].items()}
+    assert set(means) == set(CONFIG.ngram_weights)
+    assert round(means[blend["ngram_weight"]], 3) == round(max(means.values()), 3)
+    bundle = load_bundle(built["out"])
+    if blend["ngram_weight"]:
+        assert isinstance(bundle.classifier, BlendedTextClassifier)
+        assert bundle.manifest["ngram_weight"] == blend["ngram_weight"]
+        assert Policy.load(bundle.policy_path).chosen_on["ngram_weight"] == blend["ngram_weight"]
+    else:
+        assert "ngram_weight" not in bundle.manifest and not (built["out"] / "ngram").exists()
 
 
 def test_int8_parity_on_the_whole_test_split(built) -> None:
@@ -101,6 +117,7 @@ def test_model_card_reports_what_the_issue_asks(built) -> None:
         "student_torch",
         "Recall per evasion trick",
         "FP32 vs INT8 parity",
+        "Blend with the n-gram baseline",
         "posts/s (batch 32)",
         "posts/s (calls of 32)",
         "Known weaknesses",
@@ -170,6 +187,7 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
         "student",
         "export",
         "predict",
+        "blend",
         "calibrate",
         "eval",
         "bench",

@@ -83,6 +83,13 @@ def build(
     ] = None,
     eval_every: Annotated[int, typer.Option(help="Evaluate on validation + dev every N steps.")] = 200,
     epochs: Annotated[float, typer.Option(help="Upper bound on passes over train, per training run.")] = 3.0,
+    blend: Annotated[
+        bool,
+        typer.Option(
+            help="Let the build blend the n-gram baseline into the release when that scores better on the"
+            " selection sets (--no-blend: the encoder alone)."
+        ),
+    ] = True,
     bench: Annotated[bool, typer.Option(help="Run the speed benchmark for the model card.")] = True,
     rebench: Annotated[
         bool,
@@ -135,6 +142,7 @@ def build(
         student=replace(
             base.student, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs
         ),
+        ngram_weights=base.ngram_weights if blend else (0.0,),
         bench=bench,
         threads=threads,
     )

@@ -1,5 +1,5 @@
-"""``build_release``: data -> vocab -> baseline -> teacher -> student -> export -> INT8 -> calibrate -> parity
--> eval -> bench -> model card, each stage cached and resumable.
+"""``build_release``: data -> vocab -> baseline -> teacher -> student -> export -> INT8 -> choose -> blend
+-> calibrate -> parity -> eval -> bench -> model card, each stage cached and resumable.
 
 The release (``model/release/``) is what the feed service runs, so one command must
 rebuild it from nothing and every figure in its model card must come from that run.
@@ -28,6 +28,7 @@ import numpy as np
 
 from data.manifest import code_version, content_sha256
 from model.labels import LABELS
+from model.text_ensemble import blend_logits, check_ngram_weight
 from train.calibrate import CalibrationConfig, build_policy
 from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
 from train.distill import STUDENT_PICKS, pick_layers
@@ -45,6 +46,8 @@ log = logging.getLogger("feedguard.train")
 
 DEFAULT_WORK_ROOT = Path("var/model-build")
 MODEL_FILE = "model.onnx"
+#: Where a blended release keeps the n-gram model (model.ngram_model's files).
+NGRAM_DIR = "ngram"
 POLICY_FILE = "policy.json"
 CARD_FILE = "MODEL_CARD.md"
 #: Splits every model is scored on; "dev" is the hand-written set.
@@ -80,6 +83,10 @@ class ReleaseConfig:
             learning_rate=1e-4, eval_max_rows=1000, checkpoint_every=200, epochs=3.0, patience=8
         )
     )
+    #: Weights of the n-gram baseline in the released blend (model.text_ensemble) the build tries; the
+    #: one with the best selection macro-F1 is released, ties going to the smaller. (0.0,) releases the
+    #: encoder alone.
+    ngram_weights: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     #: The student is released unless it loses more than this much selection macro-F1 to the teacher.
     student_tolerance: float = 0.01
@@ -112,6 +119,12 @@ class ReleaseConfig:
                 f" 0 < student <= teacher <= 12; got {self.student_layers} and {self.teacher_layers} instead."
             )
 
+        if not self.ngram_weights:
+            raise ValueError(
+                "The 'ngram_weights' parameter of ReleaseConfig must not be empty; pass (0.0,) for no blend."
+            )
+        for weight in self.ngram_weights:
+            check_ngram_weight(weight, "ReleaseConfig")
         if self.student_pick not in STUDENT_PICKS:
             raise ValueError(
                 f"The 'student_pick' parameter of ReleaseConfig must be one of {', '.join(STUDENT_PICKS)}; "
@@ -224,6 +237,7 @@ class _Build:
         "export",
         "predict",
         "choose",
+        "blend",
         "calibrate",
         "parity",
         "eval",
@@ -291,22 +305,29 @@ class _Build:
         choice = self.stages.run(
             "choose", _hash({"p": fp_predict, "tol": c.student_tolerance}), self.stage_choose
         )
-        fp_cal = _hash({"p": fp_predict, "choice": choice, "cal": asdict(c.calibration)})
-        self.stages.run("calibrate", fp_cal, lambda: self.stage_calibrate(choice, data_sha))
-        parity = self.stages.run("parity", fp_cal, lambda: self.stage_parity(choice))
+        blend = self.stages.run(
+            "blend",
+            _hash({"p": fp_predict, "choice": choice, "weights": list(c.ngram_weights)}),
+            lambda: self.stage_blend(choice),
+        )
+        fp_cal = _hash({"p": fp_predict, "choice": choice, "cal": asdict(c.calibration), "blend": blend})
+        self.stages.run("calibrate", fp_cal, lambda: self.stage_calibrate(choice, blend, data_sha))
+        parity = self.stages.run("parity", fp_cal, lambda: self.stage_parity(choice, blend))
         metrics = self.stages.run(
             "eval",
             _hash({"cal": fp_cal, "report": str(self.report)}),
-            lambda: self.stage_eval(choice, parity),
+            lambda: self.stage_eval(choice, blend, parity),
         )
         bench = (
-            self.stages.run("bench", _hash({"e": fp_export, "n": c.bench_posts}), self.stage_bench)
+            self.stages.run(
+                "bench", _hash({"e": fp_export, "n": c.bench_posts, "blend": blend}), self.stage_bench
+            )
             if c.bench
             else {}
         )
         if not c.bench:
             self._advance("bench (skipped)")
-        self.stage_card(data_sha, vocab, teacher, student, choice, parity, metrics, bench)
+        self.stage_card(data_sha, vocab, teacher, student, choice, blend, parity, metrics, bench)
         self._advance("card")
         self.bar.close()
         log.info("release written to %s", self.out)
@@ -482,19 +503,20 @@ class _Build:
                 log.info("predicted %s on %s in %.1f s", model, name, seconds[f"{model}/{name}"])
         return {"seconds": seconds}
 
-    def _selection_score(self, model: str, preds: dict[str, dict[str, np.ndarray]]) -> dict[str, float]:
+    def _selection_score(self, logits: dict[str, np.ndarray]) -> dict[str, float]:
+        """Macro-F1 at 0.5 on each selection set (``logits`` by split) and their mean."""
         from eval.text_metrics import label_metrics
 
         scores = {
-            name: label_metrics(split.y, _sigmoid(preds[model][name]), 0.5)["macro_f1"]
+            name: label_metrics(split.y, _sigmoid(logits[name]), 0.5)["macro_f1"]
             for name, split in self.selection().items()
         }
         return {**scores, "mean": float(np.mean(list(scores.values())))}
 
     def stage_choose(self) -> dict[str, Any]:
         preds = load_predictions(self.work)
-        teacher = self._selection_score("teacher_torch", preds)
-        student = self._selection_score("student_torch", preds)
+        teacher = self._selection_score(preds["teacher_torch"])
+        student = self._selection_score(preds["student_torch"])
         loss = teacher["mean"] - student["mean"]
         role = "student" if loss <= self.config.student_tolerance else "teacher"
         log.info(
@@ -505,11 +527,46 @@ class _Build:
         )
         return {"role": role, "teacher": teacher, "student": student, "student_loss": loss}
 
-    def stage_calibrate(self, choice: dict[str, Any], data_sha: str) -> dict[str, Any]:
+    def stage_blend(self, choice: dict[str, Any]) -> dict[str, Any]:
+        """Pick the n-gram weight of the released blend on the selection sets, with the INT8 model served."""
+        from eval.text_report import BLEND_FILE
+
+        preds = load_predictions(self.work)
+        scores = {
+            weight: self._selection_score(self.release_logits(preds, choice, {"ngram_weight": weight}))
+            for weight in self.config.ngram_weights
+        }
+        # Rounded, so that a weight is only preferred for a real gain; ties go to the smaller weight.
+        best = max(scores, key=lambda w: (round(scores[w]["mean"], 3), -w))
+        log.info(
+            "blend: selection macro-F1 by n-gram weight %s -> release weight %.2f",
+            {w: round(v["mean"], 4) for w, v in scores.items()},
+            best,
+        )
+        out = {"ngram_weight": best, "selection": {str(w): v for w, v in scores.items()}}
+        (self.work / BLEND_FILE).write_text(json.dumps(out, indent=1), encoding="utf-8")
+        return out
+
+    def release_logits(
+        self,
+        preds: dict[str, dict[str, np.ndarray]],
+        choice: dict[str, Any],
+        blend: dict[str, Any],
+        backend: str = "onnx_int8",
+    ) -> dict[str, np.ndarray]:
+        """``{split: logits}`` of the released model: the chosen role's ``backend`` blended as ``blend`` says."""
+        model = preds[f"{choice['role']}_{backend}"]
+        return {
+            name: blend_logits(logits, preds["baseline"][name], blend["ngram_weight"])
+            for name, logits in model.items()
+        }
+
+    def stage_calibrate(self, choice: dict[str, Any], blend: dict[str, Any], data_sha: str) -> dict[str, Any]:
         preds = load_predictions(self.work)
         model = f"{choice['role']}_onnx_int8"
+        release = self.release_logits(preds, choice, blend)
         sel = self.selection()
-        logits = np.concatenate([preds[model][name] for name in sel])
+        logits = np.concatenate([release[name] for name in sel])
         y = concat("selection", list(sel.values())).y
         groups = [name for name, split in sel.items() for _ in range(len(split))]
         policy = build_policy(
@@ -517,7 +574,12 @@ class _Build:
             y,
             groups,
             self.config.calibration,
-            chosen_on={"model": model, "splits": list(sel), "data_manifest_sha256": data_sha},
+            chosen_on={
+                "model": model,
+                "ngram_weight": blend["ngram_weight"],
+                "splits": list(sel),
+                "data_manifest_sha256": data_sha,
+            },
         )
         self.out.mkdir(parents=True, exist_ok=True)
         policy.save(self.work / POLICY_FILE)
@@ -529,16 +591,16 @@ class _Build:
 
         return Policy.load(self.work / POLICY_FILE)
 
-    def stage_parity(self, choice: dict[str, Any]) -> dict[str, Any]:
+    def stage_parity(self, choice: dict[str, Any], blend: dict[str, Any]) -> dict[str, Any]:
         from eval.text_metrics import agreement, parity
 
         preds = load_predictions(self.work)
         policy = self.policy()
-        role = choice["role"]
         out: dict[str, Any] = {}
+        # Both sides carry the same n-gram share, so a disagreement is the encoder's export alone.
+        ref = policy.calibrate(self.release_logits(preds, choice, blend, "torch")["test"], kind="logits")
         for other in ("onnx_fp32", "onnx_int8"):
-            ref = policy.calibrate(preds[f"{role}_torch"]["test"], kind="logits")
-            got = policy.calibrate(preds[f"{role}_{other}"]["test"], kind="logits")
+            got = policy.calibrate(self.release_logits(preds, choice, blend, other)["test"], kind="logits")
             stats = parity(ref, got, policy.thresholds["label"])
             stats["action_agreement"] = agreement(
                 [d.action for d in policy.decide_many(ref)], [d.action for d in policy.decide_many(got)]
@@ -557,8 +619,10 @@ class _Build:
             )
         return out
 
-    def stage_eval(self, choice: dict[str, Any], parity_stats: dict[str, Any]) -> dict[str, Any]:
-        from eval.text_report import ModelScores, write_text_report
+    def stage_eval(
+        self, choice: dict[str, Any], blend: dict[str, Any], parity_stats: dict[str, Any]
+    ) -> dict[str, Any]:
+        from eval.text_report import ModelScores, release_note, write_text_report
 
         preds = load_predictions(self.work)
         policy = self.policy()
@@ -577,13 +641,16 @@ class _Build:
                     name, {k: _sigmoid(v) for k, v in preds[name].items()}, 0.5, "raw sigmoid, threshold 0.5"
                 )
             )
-        release = {k: policy.calibrate(v, kind="logits") for k, v in preds[f"{role}_onnx_int8"].items()}
+        release = {
+            k: policy.calibrate(v, kind="logits")
+            for k, v in self.release_logits(preds, choice, blend).items()
+        }
         models.append(
             ModelScores(
                 "release",
                 release,
                 policy.thresholds["label"],
-                f"{role} INT8, calibrated, policy 'label' thresholds",
+                release_note(role, blend["ngram_weight"]),
             )
         )
         splits = {name: self.splits[name] for name in EVAL_SPLITS if name in self.splits}
@@ -608,23 +675,32 @@ class _Build:
         teacher: dict,
         student: dict,
         choice: dict,
+        blend: dict,
         parity: dict,
         metrics_ref: dict,
         bench: dict,
     ) -> None:
-        from model.bundle import write_manifest
+        from model.bundle import NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD, write_manifest
+        from model.ngram_model import NGRAM_FILES
 
         role = choice["role"]
         out = self.out
         out.mkdir(parents=True, exist_ok=True)
         for stale in [*out.glob("*.onnx"), out / POLICY_FILE]:
             stale.unlink(missing_ok=True)
+        shutil.rmtree(out / NGRAM_DIR, ignore_errors=True)
         shutil.copyfile(self.work / "onnx" / f"{role}_int8.onnx", out / MODEL_FILE)
         shutil.copyfile(self.work / POLICY_FILE, out / POLICY_FILE)
+        blend_fields: dict[str, Any] = {}
+        if blend["ngram_weight"]:
+            (out / NGRAM_DIR).mkdir()
+            for name in NGRAM_FILES:
+                shutil.copyfile(self.work / "baseline" / name, out / NGRAM_DIR / name)
+            blend_fields = {NGRAM_DIR_FIELD: NGRAM_DIR, NGRAM_WEIGHT_FIELD: blend["ngram_weight"]}
         self.tokenizer().save(out)
         metrics = json.loads(Path(metrics_ref["metrics"]).read_text(encoding="utf-8"))
         data_manifest = json.loads((self.data_dir / "manifest.json").read_text(encoding="utf-8"))
-        size_mb = sum(p.stat().st_size for p in out.iterdir() if p.is_file() and p.suffix != ".md") / 1e6
+        size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and p.suffix != ".md") / 1e6
         context = {
             "config": self.config.to_dict(),
             "data_dir": str(self.data_dir),
@@ -635,6 +711,7 @@ class _Build:
             "teacher": teacher,
             "student": student,
             "choice": choice,
+            "blend": blend,
             "parity": parity,
             "metrics": metrics,
             "bench": bench,
@@ -663,6 +740,7 @@ class _Build:
             data_code_version=data_manifest.get("code_version", "unknown"),
             base_model=BASE_MODEL,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **blend_fields,
         )
 
     def _stage_seconds(self) -> dict[str, float]:
@@ -743,6 +821,16 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _blend_sentence(blend: dict[str, Any]) -> str:
+    """How the release's scores are made, for the card's first paragraph."""
+    if not blend["ngram_weight"]:
+        return "."
+    return (
+        f", its logits blended with the n-gram baseline's (char 1-3-gram TF-IDF + LR) at weight "
+        f"{blend['ngram_weight']:.1f}."
+    )
+
+
 def render_model_card(ctx: dict[str, Any]) -> str:
     """``MODEL_CARD.md`` from the build's own outputs (every figure here came from this build)."""
     from eval.bench_text import bench_table
@@ -773,6 +861,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
+        + ("" if any(c["ngram_weights"]) else " --no-blend")
     )
     lines = [
         "# FeedGuard text model — model card",
@@ -780,8 +869,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"Multi-label classifier of Chinese friend-feed posts for micro-business content: "
         f"{', '.join(f'`{label}`' for label in LABELS)} (calibrated probabilities; `seller` = their maximum). "
         f"Released model: the **{role}** ({layers} encoder layers), dynamic INT8 ONNX, max {max_length} tokens, "
-        f"vocabulary pruned to {ctx['vocab']['kept']:,} of {ctx['vocab']['base']:,} e5 pieces. "
-        f"Release size {ctx['size_mb']:.1f} MB.",
+        f"vocabulary pruned to {ctx['vocab']['kept']:,} of {ctx['vocab']['base']:,} e5 pieces"
+        + _blend_sentence(ctx["blend"])
+        + f" Release size {ctx['size_mb']:.1f} MB.",
         "",
         "## Headline figures (release model, calibrated, policy `label` thresholds)",
         "",
@@ -828,6 +918,12 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"{_fmt(choice['teacher']['mean'])}, student {_fmt(choice['student']['mean'])}; the student is released "
         f"unless it loses more than {c['student_tolerance']:.2f} → released: **{role}**.",
         "",
+        "Blend with the n-gram baseline (`ngram` in the release; logits `(1 - w) × encoder + w × n-gram`), "
+        f"mean selection macro-F1 of the {role} INT8 by weight w: "
+        + ", ".join(f"{float(w):.1f} → {_fmt(v['mean'])}" for w, v in ctx["blend"]["selection"].items())
+        + f" → released w = **{ctx['blend']['ngram_weight']:.1f}** (ties go to the smaller weight). "
+        "Calibration, thresholds and every `release` figure use the blended scores.",
+        "",
         "## Release per label and split",
         "",
         per_label_table(rel, splits),
@@ -846,7 +942,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     lines += [
         "## Calibration and policy (`policy.json`)",
         "",
-        f"Per-label {c['calibration']['method']} scaling and thresholds fitted on the INT8 model's scores on "
+        f"Per-label {c['calibration']['method']} scaling and thresholds fitted on the released (INT8"
+        f"{', blended' if ctx['blend']['ngram_weight'] else ''}) model's scores on "
         f"{', '.join(policy.chosen_on.get('splits', []))} (each source weighted equally; rows: "
         f"{policy.chosen_on.get('rows')}). Calibration: "
         + "; ".join(f"{k} scale {v['scale']:.3f} bias {v['bias']:.3f}" for k, v in cal.items())
