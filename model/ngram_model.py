@@ -85,11 +85,16 @@ class NgramModel:
             )
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
-        """Logits, ``(n, len(LABELS))``."""
+        """Logits, ``(n, len(LABELS))``, float32.
+
+        float32 like the encoder's and like the build's saved predictions: policy thresholds sit
+        exactly on a selection post's score, so serving must reproduce the build's numbers to
+        the bit, or that post's decision flips between the model card and ``feedguard eval``.
+        """
         self._check_fitted()
         if len(texts) == 0:
-            return np.zeros((0, len(LABELS)))
-        return np.asarray(self._features(texts) @ self.coef_.T) + self.intercept_
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        return (np.asarray(self._features(texts) @ self.coef_.T) + self.intercept_).astype(np.float32)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Sigmoid probabilities, ``(n, len(LABELS))``."""
