@@ -31,7 +31,7 @@ from typing import Annotated
 import pyarrow.parquet as pq
 import typer
 
-from model.bundle import MANIFEST, RELEASE_DIR, read_manifest
+from model.bundle import MANIFEST, RELEASE_DIR, describe_model, read_manifest
 
 REPORT = Path(__file__).parent / "reports" / "batch.md"
 CACHE = Path("var/bench")
@@ -162,7 +162,7 @@ def _describe(release: Path) -> str:
     if shown.is_relative_to(Path.cwd()):
         shown = shown.relative_to(Path.cwd())
     return (
-        f"{shown} ({m.get('model_role', '?')}, {m.get('encoder_layers', '?')} encoder layers, "
+        f"{shown} ({describe_model(m)}, "
         f"code {m.get('code_version', '?')}, model sha256 {m['files'].get(m['model_file'], '?')[:12]})"
     )
 

@@ -248,17 +248,14 @@ def _write_report(
 
 
 def _release_note(release: Path | None) -> str:
-    from model.bundle import RELEASE_DIR, read_manifest
+    from model.bundle import RELEASE_DIR, describe_model, read_manifest
 
     directory = Path(release or RELEASE_DIR).resolve()
     m = read_manifest(directory)
     if directory.is_relative_to(Path.cwd()):
         directory = directory.relative_to(Path.cwd())  # the report names paths a reader can open
     sha = m["files"][m["model_file"]][:12]
-    return (
-        f"{directory} ({m.get('model_role', '?')}, {m.get('encoder_layers', '?')} encoder layers,"
-        f" max_length {m['max_length']}, {m['model_file']} sha256 {sha})"
-    )
+    return f"{directory} ({describe_model(m)}, max_length {m['max_length']}, {m['model_file']} sha256 {sha})"
 
 
 @app.command()

@@ -146,6 +146,14 @@ def read_manifest(directory: Path = RELEASE_DIR) -> dict:
     return manifest
 
 
+def describe_model(manifest: dict) -> str:
+    """What a release scores with, in a few words (benchmark reports name the model they timed)."""
+    text = f"{manifest.get('model_role', '?')}, {manifest.get('encoder_layers', '?')} encoder layers"
+    if NGRAM_WEIGHT_FIELD in manifest:
+        text += f" + n-gram model at {float(manifest[NGRAM_WEIGHT_FIELD]):.1f}"
+    return text
+
+
 def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None = None) -> ModelBundle:
     """Load and verify a release: hashes, labels, tokenizer, ONNX session; the one way to get the model."""
     directory = Path(directory)

@@ -17,6 +17,7 @@ from model.bundle import (
     MANIFEST,
     NGRAM_DIR_FIELD,
     NGRAM_WEIGHT_FIELD,
+    describe_model,
     load_bundle,
     read_manifest,
     write_manifest,
@@ -106,6 +107,7 @@ def blended(release, tmp_path_factory) -> Path:
 def test_a_blended_release_scores_with_the_weighted_sum_of_both_models(blended):
     bundle = load_bundle(blended, intra_op_threads=1)
     assert isinstance(bundle.classifier, BlendedTextClassifier)
+    assert describe_model(bundle.manifest) == "?, ? encoder layers + n-gram model at 0.4"
     assert {"ngram/baseline.json", "ngram/vocabulary.json", "ngram/weights.npz"} <= set(
         bundle.manifest["files"]
     )
