@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from model.labels import LABELS
-from model.normalize import normalize
+from model.normalize import PostText, normalized
 
 NGRAM_FORMAT = "feedguard-ngram-baseline/1"
 META_FILE = "baseline.json"
@@ -69,11 +69,11 @@ class NgramModel:
             self._counter_cache = counter.fit([""])  # checks the fixed vocabulary once; learns nothing
         return self._counter_cache
 
-    def _features(self, texts: Sequence[str]):
+    def _features(self, texts: Sequence[PostText]):
         """Sublinear TF x IDF, L2-normalized rows (what TfidfVectorizer computes, from stored arrays)."""
         from sklearn.preprocessing import normalize as l2_normalize
 
-        counts = self._counter().transform([normalize(t).text for t in texts]).astype(np.float64)
+        counts = self._counter().transform([normalized(t).text for t in texts]).astype(np.float64)
         counts.data = 1.0 + np.log(counts.data)
         counts = counts.multiply(self.idf_).tocsr()
         return l2_normalize(counts, norm="l2", copy=False)
@@ -84,7 +84,7 @@ class NgramModel:
                 f"This {type(self).__name__} is not fitted yet; fit it (train.baseline) or load() a saved one."
             )
 
-    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+    def decision_function(self, texts: Sequence[PostText]) -> np.ndarray:
         """Logits, ``(n, len(LABELS))``, float32.
 
         float32 like the encoder's and like the build's saved predictions: policy thresholds sit
@@ -96,7 +96,7 @@ class NgramModel:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         return (np.asarray(self._features(texts) @ self.coef_.T) + self.intercept_).astype(np.float32)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[PostText]) -> np.ndarray:
         """Sigmoid probabilities, ``(n, len(LABELS))``."""
         return 1.0 / (1.0 + np.exp(-self.decision_function(texts)))
 

@@ -63,6 +63,12 @@ class NormalizedText:
         return tuple(dict.fromkeys(u.trick for u in self.undone))
 
 
+#: A post's text as every text model takes it: raw, or already normalized. A caller that normalized
+#: a post for its own use (the Scorer reads the tricks undone, the blend feeds two models) passes the
+#: :class:`NormalizedText` on, so the post is normalized once on the scoring path, not once per model.
+PostText = str | NormalizedText
+
+
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff\u00ad]")
 _FULLWIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
 _ENCLOSED_DIGITS = re.compile("[\u2460-\u249b\u24ea-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]+")
@@ -191,6 +197,12 @@ def _replace_pinyin(text: str, undone: list[Undo]) -> str:
 
 
 _PINYIN_BY_JOINED = {w.replace(" ", ""): zh for w, zh in PINYIN_WORDS.items()}
+
+
+def normalized(text: PostText) -> NormalizedText:
+    """``text`` normalized; a :class:`NormalizedText` is taken as already done (it is what
+    :func:`normalize` returns) and returned as is."""
+    return text if isinstance(text, NormalizedText) else normalize(text)
 
 
 def normalize(text: str) -> NormalizedText:

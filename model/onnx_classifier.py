@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime as ort
 
 from model.labels import LABELS
+from model.normalize import PostText
 from model.tokenizer import PostTokenizer, check_texts
 
 #: Posts per ONNX run when scoring, the default of every OnnxTextClassifier: the service, the release
@@ -76,7 +77,7 @@ class OnnxTextClassifier:
         self.batch_size = batch_size
         self.intra_op_threads = intra_op_threads
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
+    def logits(self, texts: Sequence[PostText]) -> np.ndarray:
         """Raw logits, shape ``(n, n_labels)``, in the order of ``texts``."""
         check_texts(texts, "OnnxTextClassifier.logits")
         out = np.zeros((len(texts), self.n_labels_), dtype=np.float32)
@@ -84,6 +85,6 @@ class OnnxTextClassifier:
             out[positions] = self.session_.run(None, batch)[0]
         return out
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[PostText]) -> np.ndarray:
         """Per-label probabilities, shape ``(n, len(LABELS))``, columns in ``LABELS`` order."""
         return 1.0 / (1.0 + np.exp(-self.logits(texts)))

@@ -51,7 +51,7 @@ import numpy as np
 from model.account_history import AccountHistory
 from model.evidence import EvidenceConfig, EvidenceFinder
 from model.labels import ACTIONS, LABELS
-from model.normalize import NormalizedText, normalize
+from model.normalize import NormalizedText, PostText, normalize
 from model.pdq import PdqHash, hash_bytes
 from model.policy import Policy
 
@@ -76,7 +76,7 @@ HISTORY_FILE = "account_history.json"
 class ProbaClassifier(Protocol):
     """What the Scorer needs from the bundle's classifier."""
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+    def predict_proba(self, texts: Sequence[PostText]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -310,11 +310,13 @@ class Scorer:
                 else:
                     fresh.append(i)
             if fresh:
-                texts = [prepared[i].post.text for i in fresh]
-                raw = np.asarray(self.bundle.classifier.predict_proba(texts), dtype=np.float64)
+                # Normalized once: the model reads the text, the reasons read the tricks undone.
+                norms = [normalize(prepared[i].post.text) for i in fresh]
+                raw = np.asarray(self.bundle.classifier.predict_proba(norms), dtype=np.float64)
                 calibrated = self.policy_.calibrate(raw)
-                for row, i in zip(calibrated, fresh, strict=True):
-                    result = self._fuse(prepared[i], dict(zip(LABELS, (float(v) for v in row), strict=True)))
+                for row, i, norm in zip(calibrated, fresh, norms, strict=True):
+                    scores = dict(zip(LABELS, (float(v) for v in row), strict=True))
+                    result = self._fuse(prepared[i], norm, scores)
                     self._remember(result)
                     results[i] = result
         return [r for r in results if r is not None]
@@ -364,11 +366,10 @@ class Scorer:
         return prepared
 
     # ------------------------------------------------------------------ fusion
-    def _fuse(self, item: _Prepared, model_scores: dict[str, float]) -> ScoreResult:
+    def _fuse(self, item: _Prepared, norm: NormalizedText, model_scores: dict[str, float]) -> ScoreResult:
         post = item.post
         rules = self.rules_
         policy = self.policy_
-        norm = normalize(post.text)
         model_decision = policy.decide(model_scores)
         scores = dict(model_scores)
         reasons: list[dict[str, Any]] = [

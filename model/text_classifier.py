@@ -20,6 +20,7 @@ from transformers import BertConfig, BertModel
 from transformers.initialization import no_init_weights
 
 from model.labels import LABELS
+from model.normalize import PostText
 from model.tokenizer import PostTokenizer, check_texts
 
 MODULE_CONFIG = "config.json"
@@ -150,7 +151,7 @@ def load_module(directory: Path) -> TextClassifierModule:
 def module_logits(
     module: TextClassifierModule,
     tokenizer: PostTokenizer,
-    texts: Sequence[str],
+    texts: Sequence[PostText],
     max_length: int,
     *,
     batch_size: int = 32,
@@ -204,11 +205,11 @@ class TorchTextClassifier:
         self.max_length = max_length
         self.batch_size = batch_size
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
+    def logits(self, texts: Sequence[PostText]) -> np.ndarray:
         """Raw logits, shape ``(n, n_labels)``, in the order of ``texts``."""
         check_texts(texts, "TorchTextClassifier.logits")
         return module_logits(self.module, self.tokenizer, texts, self.max_length, batch_size=self.batch_size)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[PostText]) -> np.ndarray:
         """Per-label probabilities, shape ``(n, len(LABELS))``, columns in ``LABELS`` order."""
         return 1.0 / (1.0 + np.exp(-self.logits(texts)))

@@ -17,13 +17,14 @@ from typing import Protocol
 import numpy as np
 
 from model.ngram_model import NgramModel
+from model.normalize import PostText, normalized
 from model.tokenizer import check_texts
 
 
 class LogitModel(Protocol):
-    """Anything that maps raw posts to ``(n, len(LABELS))`` logits."""
+    """Anything that maps posts (raw or normalized) to ``(n, len(LABELS))`` logits."""
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray: ...
+    def logits(self, texts: Sequence[PostText]) -> np.ndarray: ...
 
 
 def check_ngram_weight(weight: float, where: str) -> float:
@@ -54,13 +55,17 @@ class BlendedTextClassifier:
         self.ngram = ngram
         self.ngram_weight = check_ngram_weight(ngram_weight, "BlendedTextClassifier")
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Blended logits, shape ``(n, len(LABELS))``, in the order of ``texts``."""
+    def logits(self, texts: Sequence[PostText]) -> np.ndarray:
+        """Blended logits, shape ``(n, len(LABELS))``, in the order of ``texts``.
+
+        Each post is normalized once here and handed to both models normalized.
+        """
         check_texts(texts, "BlendedTextClassifier.logits")
+        posts = [normalized(t) for t in texts]
         return blend_logits(
-            self.encoder.logits(texts), self.ngram.decision_function(texts), self.ngram_weight
+            self.encoder.logits(posts), self.ngram.decision_function(posts), self.ngram_weight
         )
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[PostText]) -> np.ndarray:
         """Per-label probabilities (sigmoid of the blended logits), columns in ``LABELS`` order."""
         return 1.0 / (1.0 + np.exp(-self.logits(texts)))

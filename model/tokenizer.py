@@ -19,7 +19,7 @@ import numpy as np
 from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
 
-from model.normalize import normalize
+from model.normalize import NormalizedText, PostText, normalized
 
 TOKENIZER_FILE = "tokenizer.json"
 CHAR_MAP_FILE = "char_map.json"
@@ -29,16 +29,20 @@ MAX_POSITIONS = 512
 _SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 
 
-def check_texts(texts: Sequence[str], where: str) -> None:
-    """Raise ``ValueError`` unless ``texts`` is a sequence of str (a bare str is refused: a common slip)."""
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
+def check_texts(texts: Sequence[PostText], where: str) -> None:
+    """Raise ``ValueError`` unless ``texts`` is a sequence of post texts (str, or :class:`NormalizedText`).
+
+    A bare str is refused: passing one post where a list is expected is a common slip.
+    """
+    if isinstance(texts, str | NormalizedText) or not isinstance(texts, Sequence):
         raise ValueError(
             f"The 'texts' parameter of {where} must be a sequence of str; got {type(texts).__name__} instead."
         )
     for i, text in enumerate(texts):
-        if not isinstance(text, str):
+        if not isinstance(text, str | NormalizedText):
             raise ValueError(
-                f"The 'texts' parameter of {where} must hold only str; item {i} is {type(text).__name__}."
+                f"The 'texts' parameter of {where} must hold only str (or NormalizedText); "
+                f"item {i} is {type(text).__name__}."
             )
 
 
@@ -135,16 +139,16 @@ class PostTokenizer:
         """Rows the encoder's word embedding must have."""
         return len(self.pieces_)
 
-    def prepare(self, text: str) -> str:
+    def prepare(self, text: PostText) -> str:
         """The exact string the Unigram model sees: FeedGuard normalization, then XLM-R's char map."""
-        return normalize(text).text.translate(self._translate)
+        return normalized(text).text.translate(self._translate)
 
-    def content_ids(self, texts: Sequence[str]) -> list[list[int]]:
+    def content_ids(self, texts: Sequence[PostText]) -> list[list[int]]:
         """Piece ids of each prepared text, without ``<s>``/``</s>`` and untruncated."""
         prepared = [self.prepare(t) for t in texts]
         return [e.ids for e in self._tok.encode_batch_fast(prepared, add_special_tokens=False)]
 
-    def encode(self, texts: Sequence[str], max_length: int) -> dict[str, np.ndarray]:
+    def encode(self, texts: Sequence[PostText], max_length: int) -> dict[str, np.ndarray]:
         """``input_ids`` and ``attention_mask`` (int64), ``<s> … </s>``, padded to the batch's longest.
 
         Padding only to the longest post in the batch (not to ``max_length``) is what makes
@@ -155,7 +159,7 @@ class PostTokenizer:
         return self._pad(self.content_ids(texts), max_length)
 
     def encode_bucketed(
-        self, texts: Sequence[str], max_length: int, batch_size: int
+        self, texts: Sequence[PostText], max_length: int, batch_size: int
     ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """Yield ``(positions, batch)`` with posts sorted by token length, so little padding is computed.
 
@@ -188,7 +192,7 @@ class PostTokenizer:
             mask[i, : k + 2] = 1
         return {"input_ids": input_ids, "attention_mask": mask}
 
-    def token_lengths(self, texts: Sequence[str]) -> np.ndarray:
+    def token_lengths(self, texts: Sequence[PostText]) -> np.ndarray:
         """Untruncated token counts including ``<s>`` and ``</s>``, for length bucketing."""
         check_texts(texts, "PostTokenizer.token_lengths")
         return np.array([len(ids) + 2 for ids in self.content_ids(texts)], dtype=np.int64)

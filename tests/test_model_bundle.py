@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support.normalize_spy import count_normalize_calls
 
 from model.bundle import (
     MANIFEST,
@@ -25,6 +26,7 @@ from model.bundle import (
 from model.encoder_weights import build_e5_encoder
 from model.labels import LABELS
 from model.ngram_model import NgramModel
+from model.normalize import normalize
 from model.onnx_classifier import OnnxTextClassifier
 from model.onnx_export import export_onnx, quantize_int8
 from model.text_classifier import TextClassifierModule, student_from_teacher
@@ -120,6 +122,19 @@ def test_a_blended_release_scores_with_the_weighted_sum_of_both_models(blended):
     # The n-gram share moves the scores the way its cues say.
     ngram = NgramModel.load(blended / "ngram").predict_proba(posts)
     assert ngram[0, LABELS.index("recruitment")] > 0.5 > ngram[1, LABELS.index("recruitment")]
+
+
+def test_the_blend_normalizes_each_post_once_for_both_models(blended, monkeypatch):
+    bundle = load_bundle(blended, intra_op_threads=1)
+    posts = ["加薇信了解，zhao dai li", "周末和家人去爬山", "晒单★客户★又回购了"]
+    before = bundle.classifier.logits(posts)
+    calls = count_normalize_calls(monkeypatch)
+    np.testing.assert_array_equal(bundle.classifier.logits(posts), before)
+    assert calls == posts
+    calls.clear()
+    # Posts the caller normalized (the Scorer's) are not normalized again, and score the same.
+    np.testing.assert_array_equal(bundle.classifier.logits([normalize(p) for p in posts]), before)
+    assert calls == []
 
 
 def test_a_blended_release_refuses_a_tampered_or_half_declared_ngram_model(blended, tmp_path):

@@ -81,6 +81,15 @@ def test_prepare_runs_the_shared_normalizer_first(base):
     )
 
 
+def test_a_post_normalized_by_the_caller_encodes_like_its_raw_text(base):
+    """The Scorer and the blend pass posts already normalized; the tokenizer must not differ on them."""
+    texts = [*ROUND_TRIPS, "加薇信了解，zhao dai li，月入過萬", "招\u200b代\u200b理"]
+    posts = [normalize(t) for t in texts]
+    assert [base.prepare(p) for p in posts] == [base.prepare(t) for t in texts]
+    for got, want in zip(base.encode(posts, 64).values(), base.encode(texts, 64).values(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_select_vocab_keeps_specials_corpus_and_single_chars(base, pruned):
     tok, keep = pruned
     assert (np.diff(keep) > 0).all() and keep[:4].tolist() == [0, 1, 2, 3]
@@ -152,6 +161,7 @@ def test_save_and_load_round_trip(pruned, tmp_path):
     [
         (lambda t: t.encode("一条", 64), "'texts' parameter of PostTokenizer.encode"),
         (lambda t: t.encode(["ok", 3], 64), "'texts' parameter of PostTokenizer.encode"),
+        (lambda t: t.encode(normalize("一条"), 64), "must be a sequence of str; got NormalizedText"),
         (lambda t: t.encode(["ok"], 2), "'max_length' parameter"),
         (lambda t: t.encode(["ok"], 513), "'max_length' parameter"),
         (lambda t: list(t.encode_bucketed(["ok"], 64, 0)), "'batch_size' parameter"),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.normalize_spy import count_normalize_calls
 from support.serve_fixtures import TEST_RULES, TEST_THRESHOLDS, screenshot_png, stub_bundle
 
 from model.account_history import AccountHistory
@@ -213,6 +214,16 @@ HAS_RELEASE = (RELEASE_DIR / "manifest.json").is_file()
 @pytest.mark.skipif(
     not HAS_RELEASE, reason="model/release has no manifest.json yet (the release build has not landed)"
 )
+def test_the_release_normalizes_each_new_post_once(tmp_path: Path, monkeypatch) -> None:
+    """The text is normalized for the reasons and read normalized by every model of the release."""
+    scorer = Scorer.from_release(state_dir=tmp_path / "state", intra_op_threads=1)
+    calls = count_normalize_calls(monkeypatch)
+    posts = [p("a", "加薇信了解，zhao dai li，月入過萬"), p("b", NORMAL_TEXT, author="b1")]
+    results = scorer.score(posts)
+    assert sorted(calls) == sorted(post.text for post in posts)
+    assert any(reason["kind"] == "evasion" for reason in results[0].reasons)
+
+
 def test_the_release_scores_and_its_state_reloads(tmp_path: Path) -> None:
     state = tmp_path / "state"
     scorer = Scorer.from_release(state_dir=state, intra_op_threads=1)

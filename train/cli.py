@@ -77,6 +77,13 @@ def build(
             " (raise it to trade quality for speed; a finished build re-chooses in minutes)."
         ),
     ] = 0.01,
+    distill_alpha: Annotated[
+        float | None,
+        typer.Option(
+            help="Weight of the teacher's soft labels in the student's loss, the rest on the hard labels"
+            " (default: train.release.ReleaseConfig's)."
+        ),
+    ] = None,
     max_length: Annotated[int, typer.Option(help="Token limit for training and serving.")] = 128,
     max_steps: Annotated[
         int | None, typer.Option(help="Cap on optimizer steps per training run (teacher and student).")
@@ -124,6 +131,8 @@ def build(
         _fail(f"--student-pick must be one of {', '.join(STUDENT_PICKS)}; got {student_pick!r}.")
     if not 0 <= student_tolerance <= 1:
         _fail(f"--student-tolerance must be in 0..1 (a macro-F1 difference); got {student_tolerance}.")
+    if distill_alpha is not None and not 0 <= distill_alpha <= 1:
+        _fail(f"--distill-alpha must be in 0..1 (1: soft labels only); got {distill_alpha}.")
     if not 8 <= max_length <= 512:
         _fail(f"--max-length must be in 8..512; got {max_length}.")
     base = ReleaseConfig()
@@ -140,7 +149,12 @@ def build(
             base.teacher, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs
         ),
         student=replace(
-            base.student, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs
+            base.student,
+            max_length=max_length,
+            max_steps=max_steps,
+            eval_every=eval_every,
+            epochs=epochs,
+            distill_alpha=base.student.distill_alpha if distill_alpha is None else distill_alpha,
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
         bench=bench,

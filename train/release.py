@@ -858,6 +858,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
+        f"--distill-alpha {c['student']['distill_alpha']:g} "
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")

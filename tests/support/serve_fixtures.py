@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from model.labels import LABELS
+from model.normalize import PostText, normalized
 from model.policy import LabelCalibration, Policy
 
 #: Rules the Scorer reads from the policy file (values chosen for tests, not tuned).
@@ -50,15 +51,18 @@ LEVELS = (0.05, 0.7, 0.85, 0.96)
 
 
 class KeywordClassifier:
-    """A text "model" with predictable scores: the count of a label's keywords picks a level."""
+    """A text "model" with predictable scores: the count of a label's keywords picks a level.
+
+    Like the real models it takes raw or normalized posts and reads the normalized text.
+    """
 
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[PostText]) -> np.ndarray:
         self.calls.append(len(texts))
         out = np.zeros((len(texts), len(LABELS)))
-        for i, text in enumerate(texts):
+        for i, text in enumerate(normalized(t).text for t in texts):
             for j, label in enumerate(LABELS):
                 hits = sum(word in text for word in KEYWORDS[label])
                 out[i, j] = LEVELS[min(hits, len(LEVELS) - 1)]
