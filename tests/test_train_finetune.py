@@ -28,6 +28,7 @@ from train.finetune import (
     latest_checkpoint,
     load_result,
     plan_steps,
+    run_fingerprint,
     train_classifier,
 )
 
@@ -280,6 +281,34 @@ def test_distillation_starts_from_teacher_layers_and_caches_soft_labels(
     np.testing.assert_allclose(cached[idx], expected, atol=1e-5)
     with pytest.raises(ValueError, match="'layers' parameter of distill_student"):
         distill_student(tmp_path / "teacher", tokenizer, train, selection, [5], config, tmp_path / "bad")
+
+
+def test_distillation_adds_spliced_posts_that_only_the_teacher_labels(
+    tokenizer, data, tmp_path: Path
+) -> None:
+    train, selection = data
+    save_module(make_module(tokenizer, layers=2), tmp_path / "teacher")
+    config = replace(CONFIG, max_steps=3, eval_every=3, checkpoint_every=3, distill_splice=0.5)
+    result = distill_student(
+        tmp_path / "teacher", tokenizer, train, selection, 1, config, tmp_path / "student", progress=False
+    )
+    assert result.steps == 3 and np.isfinite(result.best_score)
+    # The soft-label cache holds training rows only: spliced posts are made fresh each step.
+    cached = np.load(tmp_path / "student" / "checkpoints" / "step-0000003" / "teacher_logits.npy")
+    assert (~np.isnan(cached[:, 0])).sum() == min(len(train), 3 * config.batch_size)
+    with pytest.raises(ValueError, match="'distill_splice' parameter of TrainConfig must be in \\[0, 4\\]"):
+        replace(CONFIG, distill_splice=-0.5)
+
+
+def test_a_new_knob_at_its_neutral_value_keeps_finished_runs_cached() -> None:
+    """A run's fingerprint names its checkpoints and the build's cached stages; adding a TrainConfig
+    field must not change it for runs that do not use the field (a changed value here means every
+    finished build would retrain its teacher). Pinned from the code before ``distill_splice``."""
+    assert run_fingerprint(TrainConfig(), inputs="x", layers=4) == "5d07b1d7f7716313"
+    assert (
+        run_fingerprint(replace(TrainConfig(), distill_splice=0.5), inputs="x", layers=4)
+        != "5d07b1d7f7716313"
+    )
 
 
 def test_spread_layers_keeps_the_last_layer() -> None:

@@ -84,6 +84,13 @@ def build(
             " (default: train.release.ReleaseConfig's)."
         ),
     ] = None,
+    distill_splice: Annotated[
+        float | None,
+        typer.Option(
+            help="Spliced posts (train.augment) added to each student batch, as a share of the batch size;"
+            " the teacher labels them (default: train.release.ReleaseConfig's, none)."
+        ),
+    ] = None,
     max_length: Annotated[int, typer.Option(help="Token limit for training and serving.")] = 128,
     max_steps: Annotated[
         int | None, typer.Option(help="Cap on optimizer steps per training run (teacher and student).")
@@ -133,6 +140,8 @@ def build(
         _fail(f"--student-tolerance must be in 0..1 (a macro-F1 difference); got {student_tolerance}.")
     if distill_alpha is not None and not 0 <= distill_alpha <= 1:
         _fail(f"--distill-alpha must be in 0..1 (1: soft labels only); got {distill_alpha}.")
+    if distill_splice is not None and not 0 <= distill_splice <= 4:
+        _fail(f"--distill-splice must be in 0..4 (spliced posts per batch post); got {distill_splice}.")
     if not 8 <= max_length <= 512:
         _fail(f"--max-length must be in 8..512; got {max_length}.")
     base = ReleaseConfig()
@@ -155,6 +164,7 @@ def build(
             eval_every=eval_every,
             epochs=epochs,
             distill_alpha=base.student.distill_alpha if distill_alpha is None else distill_alpha,
+            distill_splice=base.student.distill_splice if distill_splice is None else distill_splice,
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
         bench=bench,

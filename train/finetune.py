@@ -73,6 +73,9 @@ class TrainConfig:
     #: Distillation: weight of the teacher's soft labels vs the hard labels, and the softening temperature.
     distill_alpha: float = 0.7
     distill_temperature: float = 2.0
+    #: Distillation: spliced posts (train.augment) added to each batch, as a share of the batch size;
+    #: they train on the teacher's soft labels only. 0 adds none.
+    distill_splice: float = 0.0
     keep_checkpoints: int = 2
     #: CPU threads for torch: a number fixes it; None tunes it while training (see ThreadTuner).
     threads: int | None = None
@@ -96,6 +99,10 @@ class TrainConfig:
         if not 0.0 <= self.distill_alpha <= 1.0:
             raise ValueError(
                 f"The 'distill_alpha' parameter of TrainConfig must be in [0, 1]; got {self.distill_alpha!r} instead."
+            )
+        if not 0.0 <= self.distill_splice <= 4.0:
+            raise ValueError(
+                f"The 'distill_splice' parameter of TrainConfig must be in [0, 4]; got {self.distill_splice!r} instead."
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -382,11 +389,21 @@ def latest_checkpoint(run_dir: Path, fingerprint: str) -> Path | None:
     return None
 
 
+#: Knobs added after builds were cached, with the value that leaves training as it was: at that
+#: value they stay out of the fingerprint, so adding one does not retrain every finished run.
+_FINGERPRINT_NEUTRAL = {"distill_splice": 0.0}
+
+
 def run_fingerprint(config: TrainConfig, **inputs: Any) -> str:
     """A short hash naming a run's config and inputs: a checkpoint resumes only the run that wrote it."""
     import hashlib
 
-    blob = json.dumps({"config": config.to_dict(), **inputs}, sort_keys=True, default=str)
+    knobs = {
+        k: v
+        for k, v in config.to_dict().items()
+        if k not in _FINGERPRINT_NEUTRAL or v != _FINGERPRINT_NEUTRAL[k]
+    }
+    blob = json.dumps({"config": knobs, **inputs}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -471,6 +488,7 @@ def _train(
     save_module,
 ) -> TrainResult:
     from model.text_classifier import module_logits
+    from train.augment import splice_posts
 
     torch.manual_seed(config.seed)
     device = device_for_training()
@@ -598,12 +616,20 @@ def _train(
             set_lr(step)
             local_step = step - first_step
             tuner.before(local_step)
-            enc = tokenizer.encode([train.texts[i] for i in idx], config.max_length)
+            spliced: list[str] = []
+            if teacher is not None and config.distill_splice > 0:
+                # Seeded by step, so a resumed run splices the same posts.
+                spliced = splice_posts(
+                    train.texts,
+                    round(config.batch_size * config.distill_splice),
+                    np.random.default_rng((config.seed, state["step"])),
+                )
+            enc = tokenizer.encode([train.texts[i] for i in idx] + spliced, config.max_length)
             ids = torch.as_tensor(enc["input_ids"], device=device)
             mask = torch.as_tensor(enc["attention_mask"], device=device)
             y = torch.as_tensor(train.y[idx], device=device)
             logits = module(ids, mask)
-            loss = bce(logits, y)
+            loss = bce(logits[: len(idx)], y)
             if teacher is not None:
                 missing = idx[np.isnan(teacher_logits[idx, 0])]
                 if len(missing):
@@ -614,7 +640,13 @@ def _train(
                         config.max_length,
                         device=device,
                     )
-                soft = torch.sigmoid(torch.as_tensor(teacher_logits[idx], device=device) / temp)
+                targets = teacher_logits[idx]
+                if spliced:
+                    spliced_logits = module_logits(
+                        teacher, tokenizer, spliced, config.max_length, device=device
+                    )
+                    targets = np.concatenate([targets, spliced_logits])
+                soft = torch.sigmoid(torch.as_tensor(targets, device=device) / temp)
                 soft_loss = bce(logits / temp, soft) * temp * temp
                 loss = config.distill_alpha * soft_loss + (1.0 - config.distill_alpha) * loss
             optimizer.zero_grad(set_to_none=True)

@@ -854,11 +854,14 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     tc0 = c["teacher"]
     steps = f" --max-steps {tc0['max_steps']}" if tc0["max_steps"] else ""
     threads = f" --threads {c['threads']}" if c["threads"] else ""
+    spliced = c["student"].get("distill_splice", 0.0)
+    splice = f"--distill-splice {spliced:g} " if spliced else ""
+    splice_note = f", {spliced:g} spliced posts per batch post (train.augment)" if spliced else ""
     cmd_build = (
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
-        f"--distill-alpha {c['student']['distill_alpha']:g} "
+        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}"
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
@@ -1002,7 +1005,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"max {tc['max_length']} tokens, warmup {tc['warmup_ratio']:g}, linear decay, frozen word embeddings "
         f"{tc['freeze_embeddings']}, early stopping patience {tc['patience']} × {tc['eval_every']} steps. Student: "
         f"the teacher's layers {kept} ({c.get('student_pick', 'spread')} pick), distillation α {c['student']['distill_alpha']:g}, T "
-        f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}. Budget: "
+        f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}{splice_note}. Budget: "
         f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher). Stage times (s): "
         + ", ".join(f"{k} {v:g}" for k, v in ctx["stage_seconds"].items())
         + ".",
