@@ -624,12 +624,28 @@ def _train(
                     round(config.batch_size * config.distill_splice),
                     np.random.default_rng((config.seed, state["step"])),
                 )
-            enc = tokenizer.encode([train.texts[i] for i in idx] + spliced, config.max_length)
-            ids = torch.as_tensor(enc["input_ids"], device=device)
-            mask = torch.as_tensor(enc["attention_mask"], device=device)
+            enc = tokenizer.encode([train.texts[i] for i in idx], config.max_length)
             y = torch.as_tensor(train.y[idx], device=device)
-            logits = module(ids, mask)
-            loss = bce(logits[: len(idx)], y)
+            logits = module(
+                torch.as_tensor(enc["input_ids"], device=device),
+                torch.as_tensor(enc["attention_mask"], device=device),
+            )
+            loss = bce(logits, y)
+            tokens = int(enc["attention_mask"].sum())
+            if spliced:
+                # A pass of their own: padded with the length-bucketed batch, every post would
+                # cost as much as the longest splice.
+                enc_spliced = tokenizer.encode(spliced, config.max_length)
+                logits = torch.cat(
+                    [
+                        logits,
+                        module(
+                            torch.as_tensor(enc_spliced["input_ids"], device=device),
+                            torch.as_tensor(enc_spliced["attention_mask"], device=device),
+                        ),
+                    ]
+                )
+                tokens += int(enc_spliced["attention_mask"].sum())
             if teacher is not None:
                 missing = idx[np.isnan(teacher_logits[idx, 0])]
                 if len(missing):
@@ -656,7 +672,7 @@ def _train(
                     [p for g in optimizer.param_groups for p in g["params"]], config.grad_clip
                 )
             optimizer.step()
-            tuner.after(local_step, int(enc["attention_mask"].sum()))
+            tuner.after(local_step, tokens)
             state["step"] += 1
             state["position"] += 1
             state["elapsed_s"] = elapsed_before + (time.perf_counter() - start)
