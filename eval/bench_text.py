@@ -72,7 +72,7 @@ def backends(
     work: Path, max_length: int, batch_size: int = 32, threads: int | None = None
 ) -> dict[str, Callable[[list[str]], Any]]:
     """The benchmarked backends found in a build's work dir (``WORK/teacher/best``, ``WORK/onnx/*.onnx``)."""
-    from eval.text_report import load_blend_weight
+    from eval.text_report import load_blend_weight, load_released_role
     from model.ngram_model import NgramModel
     from model.onnx_classifier import SCORING_BATCH, OnnxTextClassifier
     from model.text_ensemble import BlendedTextClassifier
@@ -96,15 +96,17 @@ def backends(
             out[label] = OnnxTextClassifier(
                 path, tok, max_length, batch_size=batch_size, intra_op_threads=threads
             ).predict_proba
-    student = work / "onnx" / "student_int8.onnx"
-    if student.is_file():
-        served = OnnxTextClassifier(student, tok, max_length, intra_op_threads=threads)
-        out[f"ONNX INT8 student, groups of {SCORING_BATCH} (as served)"] = served.predict_proba
+    # The "as served" rows time the model the build released, the teacher when it lost the student.
+    role = load_released_role(work)
+    released = work / "onnx" / f"{role}_int8.onnx"
+    if released.is_file():
+        served = OnnxTextClassifier(released, tok, max_length, intra_op_threads=threads)
+        out[f"ONNX INT8 {role}, groups of {SCORING_BATCH} (as served)"] = served.predict_proba
         ngram_weight = load_blend_weight(work)
         if ngram_weight and (work / "baseline").is_dir():
             blended = BlendedTextClassifier(served, NgramModel.load(work / "baseline"), ngram_weight)
             out[
-                f"INT8 student + n-gram at {ngram_weight:.1f}, groups of {SCORING_BATCH} (release as served)"
+                f"INT8 {role} + n-gram at {ngram_weight:.1f}, groups of {SCORING_BATCH} (release as served)"
             ] = blended.predict_proba
     if not out:
         raise ValueError(

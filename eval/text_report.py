@@ -140,6 +140,17 @@ def load_blend_weight(work: Path) -> float:
     return float(json.loads(path.read_text(encoding="utf-8"))["ngram_weight"])
 
 
+def load_released_role(work: Path) -> str:
+    """Which of a build's models it released, ``teacher`` or ``student``, as its blend stage recorded.
+
+    Builds from before the role was recorded released the student whenever they blended.
+    """
+    path = Path(work) / BLEND_FILE
+    if not path.is_file():
+        return "student"
+    return str(json.loads(path.read_text(encoding="utf-8")).get("role", "student"))
+
+
 def release_note(role: str, ngram_weight: float) -> str:
     """How the release row was scored, in the words every report uses."""
     blended = f" blended with the n-gram model at {ngram_weight:.1f}" if ngram_weight else ""

@@ -137,6 +137,31 @@ def test_the_blend_normalizes_each_post_once_for_both_models(blended, monkeypatc
     assert calls == []
 
 
+def test_the_speed_benchmark_times_the_released_blend_even_when_the_teacher_is_released(blended, tmp_path):
+    """A build releases the teacher when the student loses by more than the tolerance; the
+    benchmark's "release as served" row must then time the teacher, not the student."""
+    from eval.bench_text import backends
+    from eval.text_report import BLEND_FILE
+
+    work = tmp_path / "work"
+    (work / "onnx").mkdir(parents=True)
+    shutil.copytree(blended, work / "tokenizer")
+    shutil.copy(blended / "model.int8.onnx", work / "onnx" / "teacher_int8.onnx")
+    shutil.copytree(blended / "ngram", work / "baseline")
+    (work / BLEND_FILE).write_text(json.dumps({"ngram_weight": BLEND_WEIGHT, "role": "teacher"}))
+    timed = backends(work, 64, threads=1)
+    assert set(timed) == {
+        "ONNX INT8 teacher",
+        "ONNX INT8 teacher, groups of 8 (as served)",
+        "INT8 teacher + n-gram at 0.4, groups of 8 (release as served)",
+    }
+    posts = ["招代理，月入过万，私我了解", "周末和家人去爬山", "晒单，客户又回购了"]
+    served = load_bundle(blended, intra_op_threads=1).classifier.predict_proba(posts)
+    np.testing.assert_allclose(
+        timed["INT8 teacher + n-gram at 0.4, groups of 8 (release as served)"](posts), served, atol=1e-6
+    )
+
+
 def test_a_blended_release_refuses_a_tampered_or_half_declared_ngram_model(blended, tmp_path):
     copy = shutil.copytree(blended, tmp_path / "tampered")
     (copy / "ngram" / "vocabulary.json").write_text("{}", encoding="utf-8")

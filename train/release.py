@@ -543,7 +543,11 @@ class _Build:
             {w: round(v["mean"], 4) for w, v in scores.items()},
             best,
         )
-        out = {"ngram_weight": best, "selection": {str(w): v for w, v in scores.items()}}
+        out = {
+            "ngram_weight": best,
+            "role": choice["role"],
+            "selection": {str(w): v for w, v in scores.items()},
+        }
         (self.work / BLEND_FILE).write_text(json.dumps(out, indent=1), encoding="utf-8")
         return out
 
