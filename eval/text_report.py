@@ -132,12 +132,16 @@ def load_predictions(work: Path) -> dict[str, dict[str, np.ndarray]]:
 BLEND_FILE = "blend.json"
 
 
+def _blend_record(work: Path) -> dict[str, Any]:
+    """``WORK/blend.json``, or ``{}`` for builds from before the blend stage."""
+    path = Path(work) / BLEND_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def load_blend_weight(work: Path) -> float:
     """The n-gram weight a build blended into its release; 0.0 for builds from before the blend."""
-    path = Path(work) / BLEND_FILE
-    if not path.is_file():
-        return 0.0
-    return float(json.loads(path.read_text(encoding="utf-8"))["ngram_weight"])
+    record = _blend_record(work)
+    return float(record["ngram_weight"]) if record else 0.0
 
 
 def load_released_role(work: Path) -> str:
@@ -145,10 +149,7 @@ def load_released_role(work: Path) -> str:
 
     Builds from before the role was recorded released the student whenever they blended.
     """
-    path = Path(work) / BLEND_FILE
-    if not path.is_file():
-        return "student"
-    return str(json.loads(path.read_text(encoding="utf-8")).get("role", "student"))
+    return str(_blend_record(work).get("role", "student"))
 
 
 def release_note(role: str, ngram_weight: float) -> str:
