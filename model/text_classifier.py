@@ -63,7 +63,14 @@ class TextClassifierModule(torch.nn.Module):
         return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.pooled(input_ids, attention_mask)))
+        return self.logits_and_pooled(input_ids, attention_mask)[0]
+
+    def logits_and_pooled(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the post embedding they were read from, from one pass (embedding distillation)."""
+        pooled = self.pooled(input_ids, attention_mask)
+        return self.head(self.dropout(pooled)), pooled
 
 
 def _empty_encoder(config: BertConfig) -> BertModel:
@@ -163,7 +170,38 @@ def module_logits(
     teacher soft labels all go through it, so a parity or selection figure never compares two
     batching schemes. ``device`` defaults to the module's own (training may run on a GPU).
     """
-    out = np.zeros((len(texts), module.n_labels), dtype=np.float32)
+    return _bucketed(module, module, module.n_labels, tokenizer, texts, max_length, batch_size, device)
+
+
+def module_pooled(
+    module: TextClassifierModule,
+    tokenizer: PostTokenizer,
+    texts: Sequence[PostText],
+    max_length: int,
+    *,
+    batch_size: int = 32,
+    device: str | None = None,
+) -> np.ndarray:
+    """Post embeddings ``(n, hidden)`` (:meth:`TextClassifierModule.pooled`), batched as :func:`module_logits`.
+
+    The teacher's embeddings are a distillation target (``TrainConfig.distill_embed``).
+    """
+    width = module.encoder.config.hidden_size
+    return _bucketed(module, module.pooled, width, tokenizer, texts, max_length, batch_size, device)
+
+
+def _bucketed(
+    module: TextClassifierModule,
+    forward,
+    width: int,
+    tokenizer: PostTokenizer,
+    texts: Sequence[PostText],
+    max_length: int,
+    batch_size: int,
+    device: str | None,
+) -> np.ndarray:
+    """``forward(input_ids, attention_mask)`` over ``texts`` in eval mode, rows in the order of ``texts``."""
+    out = np.zeros((len(texts), width), dtype=np.float32)
     if not len(texts):
         return out
     device = device or next(module.parameters()).device.type
@@ -172,11 +210,11 @@ def module_logits(
     try:
         with torch.inference_mode():
             for positions, batch in tokenizer.encode_bucketed(list(texts), max_length, batch_size):
-                logits = module(
+                values = forward(
                     torch.as_tensor(batch["input_ids"], device=device),
                     torch.as_tensor(batch["attention_mask"], device=device),
                 )
-                out[positions] = logits.float().cpu().numpy()
+                out[positions] = values.float().cpu().numpy()
     finally:
         module.train(was_training)
     return out

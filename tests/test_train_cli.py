@@ -31,6 +31,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--student-tolerance", "2"], "--student-tolerance must be in 0..1"),
         (["build", "--distill-alpha", "1.5"], "--distill-alpha must be in 0..1"),
         (["build", "--distill-splice", "5"], "--distill-splice must be in 0..4"),
+        (["build", "--distill-embed", "-1"], "--distill-embed must be in 0..100"),
         (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
         (["baseline", "--data", "/nonexistent"], "--data must be a dataset build"),
         (

@@ -17,7 +17,13 @@ from safetensors.torch import load_file
 from transformers import BertConfig, BertModel
 
 from model.labels import LABELS
-from model.text_classifier import TextClassifierModule, module_logits, save_module
+from model.text_classifier import (
+    TextClassifierModule,
+    load_module,
+    module_logits,
+    module_pooled,
+    save_module,
+)
 from model.tokenizer import PostTokenizer
 from model.vocab import select_vocab
 from train.dataset import TextSplit, labels_to_matrix
@@ -298,6 +304,34 @@ def test_distillation_adds_spliced_posts_that_only_the_teacher_labels(
     assert (~np.isnan(cached[:, 0])).sum() == min(len(train), 3 * config.batch_size)
     with pytest.raises(ValueError, match="'distill_splice' parameter of TrainConfig must be in \\[0, 4\\]"):
         replace(CONFIG, distill_splice=-0.5)
+
+
+def test_embedding_distillation_pulls_the_student_toward_the_teachers_post_vectors(
+    tokenizer, data, tmp_path: Path
+) -> None:
+    train, selection = data
+    teacher = make_module(tokenizer, layers=2)
+    save_module(teacher, tmp_path / "teacher")
+    target = module_pooled(teacher, tokenizer, train.texts, 32)
+
+    def relative_gap(distill_embed: float) -> float:
+        config = replace(CONFIG, max_steps=6, eval_every=6, checkpoint_every=6, distill_embed=distill_embed)
+        out = tmp_path / f"student-{distill_embed:g}"
+        result = distill_student(
+            tmp_path / "teacher", tokenizer, train, selection, 1, config, out, progress=False
+        )
+        # The teacher's soft labels come from the same pass as its post vectors (its head on them).
+        cached = np.load(out / "checkpoints" / "step-0000006" / "teacher_logits.npy")
+        seen = np.flatnonzero(~np.isnan(cached[:, 0]))
+        expected = module_logits(teacher, tokenizer, [train.texts[i] for i in seen], 32)
+        np.testing.assert_allclose(cached[seen], expected, atol=1e-5)
+        student = load_module(result.best_dir)
+        pooled = module_pooled(student, tokenizer, train.texts, 32)
+        return float(((pooled - target) ** 2).mean() / (target**2).mean())
+
+    assert relative_gap(20.0) < 0.8 * relative_gap(0.0)
+    with pytest.raises(ValueError, match="'distill_embed' parameter of TrainConfig must be in \\[0, 100\\]"):
+        replace(CONFIG, distill_embed=-1.0)
 
 
 def test_a_new_knob_at_its_neutral_value_keeps_finished_runs_cached() -> None:

@@ -91,6 +91,13 @@ def build(
             " the teacher labels them (default: train.release.ReleaseConfig's, none)."
         ),
     ] = None,
+    distill_embed: Annotated[
+        float | None,
+        typer.Option(
+            help="Weight of matching the teacher's post embedding (the vector its head reads) in the"
+            " student's loss (default: train.release.ReleaseConfig's, none)."
+        ),
+    ] = None,
     max_length: Annotated[int, typer.Option(help="Token limit for training and serving.")] = 128,
     max_steps: Annotated[
         int | None, typer.Option(help="Cap on optimizer steps per training run (teacher and student).")
@@ -140,6 +147,8 @@ def build(
         _fail(f"--student-tolerance must be in 0..1 (a macro-F1 difference); got {student_tolerance}.")
     if distill_alpha is not None and not 0 <= distill_alpha <= 1:
         _fail(f"--distill-alpha must be in 0..1 (1: soft labels only); got {distill_alpha}.")
+    if distill_embed is not None and not 0 <= distill_embed <= 100:
+        _fail(f"--distill-embed must be in 0..100 (0: no embedding matching); got {distill_embed}.")
     if distill_splice is not None and not 0 <= distill_splice <= 4:
         _fail(f"--distill-splice must be in 0..4 (spliced posts per batch post); got {distill_splice}.")
     if not 8 <= max_length <= 512:
@@ -165,6 +174,7 @@ def build(
             epochs=epochs,
             distill_alpha=base.student.distill_alpha if distill_alpha is None else distill_alpha,
             distill_splice=base.student.distill_splice if distill_splice is None else distill_splice,
+            distill_embed=base.student.distill_embed if distill_embed is None else distill_embed,
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
         bench=bench,

@@ -76,6 +76,9 @@ class TrainConfig:
     #: Distillation: spliced posts (train.augment) added to each batch, as a share of the batch size;
     #: they train on the teacher's soft labels only. 0 adds none.
     distill_splice: float = 0.0
+    #: Distillation: weight of matching the teacher's post embedding (the pooled vector the head
+    #: reads; mean squared error relative to the teacher vectors' mean square). 0 leaves it out.
+    distill_embed: float = 0.0
     keep_checkpoints: int = 2
     #: CPU threads for torch: a number fixes it; None tunes it while training (see ThreadTuner).
     threads: int | None = None
@@ -99,6 +102,10 @@ class TrainConfig:
         if not 0.0 <= self.distill_alpha <= 1.0:
             raise ValueError(
                 f"The 'distill_alpha' parameter of TrainConfig must be in [0, 1]; got {self.distill_alpha!r} instead."
+            )
+        if not 0.0 <= self.distill_embed <= 100.0:
+            raise ValueError(
+                f"The 'distill_embed' parameter of TrainConfig must be in [0, 100]; got {self.distill_embed!r} instead."
             )
         if not 0.0 <= self.distill_splice <= 4.0:
             raise ValueError(
@@ -391,7 +398,7 @@ def latest_checkpoint(run_dir: Path, fingerprint: str) -> Path | None:
 
 #: Knobs added after builds were cached, with the value that leaves training as it was: at that
 #: value they stay out of the fingerprint, so adding one does not retrain every finished run.
-_FINGERPRINT_NEUTRAL = {"distill_splice": 0.0}
+_FINGERPRINT_NEUTRAL = {"distill_splice": 0.0, "distill_embed": 0.0}
 
 
 def run_fingerprint(config: TrainConfig, **inputs: Any) -> str:
@@ -487,7 +494,7 @@ def _train(
     tqdm,
     save_module,
 ) -> TrainResult:
-    from model.text_classifier import module_logits
+    from model.text_classifier import module_logits, module_pooled
     from train.augment import splice_posts
 
     torch.manual_seed(config.seed)
@@ -527,6 +534,11 @@ def _train(
         "config": config.to_dict(),
     }
     teacher_logits = np.full((n, len(LABELS)), np.nan, dtype=np.float32) if teacher is not None else None
+    # Not checkpointed (hidden-size floats per row): a resumed run recomputes the rows it needs.
+    embed = teacher is not None and config.distill_embed > 0
+    teacher_pooled = (
+        np.full((n, teacher.encoder.config.hidden_size), np.nan, dtype=np.float32) if embed else None
+    )
     checkpoint = latest_checkpoint(out_dir, fingerprint) if resume else None
     if not resume and (out_dir / "checkpoints").exists():
         shutil.rmtree(out_dir / "checkpoints")
@@ -626,7 +638,7 @@ def _train(
                 )
             enc = tokenizer.encode([train.texts[i] for i in idx], config.max_length)
             y = torch.as_tensor(train.y[idx], device=device)
-            logits = module(
+            logits, pooled = module.logits_and_pooled(
                 torch.as_tensor(enc["input_ids"], device=device),
                 torch.as_tensor(enc["attention_mask"], device=device),
             )
@@ -646,6 +658,23 @@ def _train(
                     ]
                 )
                 tokens += int(enc_spliced["attention_mask"].sum())
+            if embed:
+                missing = idx[np.isnan(teacher_pooled[idx, 0])]
+                if len(missing):
+                    # One teacher pass gives both targets: the head reads the pooled vector.
+                    teacher_pooled[missing] = module_pooled(
+                        teacher,
+                        tokenizer,
+                        [train.texts[i] for i in missing],
+                        config.max_length,
+                        device=device,
+                    )
+                    with torch.inference_mode():
+                        teacher_logits[missing] = (
+                            teacher.head(torch.as_tensor(teacher_pooled[missing], device=device))
+                            .cpu()
+                            .numpy()
+                        )
             if teacher is not None:
                 missing = idx[np.isnan(teacher_logits[idx, 0])]
                 if len(missing):
@@ -665,6 +694,10 @@ def _train(
                 soft = torch.sigmoid(torch.as_tensor(targets, device=device) / temp)
                 soft_loss = bce(logits / temp, soft) * temp * temp
                 loss = config.distill_alpha * soft_loss + (1.0 - config.distill_alpha) * loss
+            if embed:
+                target = torch.as_tensor(teacher_pooled[idx], device=device)
+                embed_loss = ((pooled - target) ** 2).mean() / (target**2).mean().clamp(min=1e-8)
+                loss = loss + config.distill_embed * embed_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:

@@ -861,11 +861,15 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     spliced = c["student"].get("distill_splice", 0.0)
     splice = f"--distill-splice {spliced:g} " if spliced else ""
     splice_note = f", {spliced:g} spliced posts per batch post (train.augment)" if spliced else ""
+    embedded = c["student"].get("distill_embed", 0.0)
+    embed = f"--distill-embed {embedded:g} " if embedded else ""
+    if embedded:
+        splice_note += f", post-embedding matching weight {embedded:g}"
     cmd_build = (
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
-        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}"
+        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}"
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
