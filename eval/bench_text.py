@@ -35,7 +35,7 @@ def _bucket_name(lo: int, hi: int) -> str:
     return f"{lo + 1}-{hi} tokens"
 
 
-def _time_batched(predict: Callable[[list[str]], Any], texts: list[str], rounds: int) -> float:
+def time_batched(predict: Callable[[list[str]], Any], texts: list[str], rounds: int) -> float:
     """Best-of-``rounds`` posts/s for one call over all texts (the classifier batches by 32 itself)."""
     best = 0.0
     for _ in range(rounds):
@@ -43,6 +43,13 @@ def _time_batched(predict: Callable[[list[str]], Any], texts: list[str], rounds:
         predict(texts)
         best = max(best, len(texts) / (time.perf_counter() - t0))
     return best
+
+
+def draw_posts(texts: Sequence[str], n: int, seed: int) -> list[str]:
+    """``n`` posts drawn without replacement, kept in their split order (all of them if fewer)."""
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(texts), size=min(n, len(texts)), replace=False))
+    return [texts[i] for i in idx]
 
 
 def _time_calls(
@@ -152,7 +159,7 @@ def run_text_bench(
     }
     for name, predict in backends(Path(work), max_length, threads=threads).items():
         predict(texts[:32])  # warm-up: sessions allocate on first run
-        per_sec = _time_batched(predict, texts, rounds)
+        per_sec = time_batched(predict, texts, rounds)
         per_sec_calls = _time_calls(predict, texts, rounds)
         ms = _time_single(predict, single)
         buckets = {}
@@ -258,9 +265,9 @@ def main(
         raise typer.Exit(2)
     try:
         test = load_eval_splits(data, ("test",))["test"]
-        rng = np.random.default_rng(seed)
-        idx = np.sort(rng.choice(len(test.texts), size=min(posts, len(test.texts)), replace=False))
-        result = run_text_bench(work, [test.texts[i] for i in idx], max_length=max_length, threads=threads)
+        result = run_text_bench(
+            work, draw_posts(test.texts, posts, seed), max_length=max_length, threads=threads
+        )
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
