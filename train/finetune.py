@@ -563,6 +563,10 @@ def _train(
     bce = torch.nn.BCEWithLogitsLoss()
     temp = config.distill_temperature
 
+    def on_teacher(predict, rows: np.ndarray) -> np.ndarray:
+        """``predict`` (module_logits or module_pooled) of the teacher on training ``rows``."""
+        return predict(teacher, tokenizer, [train.texts[i] for i in rows], config.max_length, device=device)
+
     def evaluate() -> dict[str, Any]:
         t0 = time.perf_counter()
         scores, losses, parts = [], [], {}
@@ -662,13 +666,7 @@ def _train(
                 missing = idx[np.isnan(teacher_pooled[idx, 0])]
                 if len(missing):
                     # One teacher pass gives both targets: the head reads the pooled vector.
-                    teacher_pooled[missing] = module_pooled(
-                        teacher,
-                        tokenizer,
-                        [train.texts[i] for i in missing],
-                        config.max_length,
-                        device=device,
-                    )
+                    teacher_pooled[missing] = on_teacher(module_pooled, missing)
                     with torch.inference_mode():
                         teacher_logits[missing] = (
                             teacher.head(torch.as_tensor(teacher_pooled[missing], device=device))
@@ -678,13 +676,7 @@ def _train(
             if teacher is not None:
                 missing = idx[np.isnan(teacher_logits[idx, 0])]
                 if len(missing):
-                    teacher_logits[missing] = module_logits(
-                        teacher,
-                        tokenizer,
-                        [train.texts[i] for i in missing],
-                        config.max_length,
-                        device=device,
-                    )
+                    teacher_logits[missing] = on_teacher(module_logits, missing)
                 targets = teacher_logits[idx]
                 if spliced:
                     spliced_logits = module_logits(
