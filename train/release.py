@@ -860,11 +860,11 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     threads = f" --threads {c['threads']}" if c["threads"] else ""
     spliced = c["student"].get("distill_splice", 0.0)
     splice = f"--distill-splice {spliced:g} " if spliced else ""
-    splice_note = f", {spliced:g} spliced posts per batch post (train.augment)" if spliced else ""
+    student_notes = f", {spliced:g} spliced posts per batch post (train.augment)" if spliced else ""
     embedded = c["student"].get("distill_embed", 0.0)
     embed = f"--distill-embed {embedded:g} " if embedded else ""
     if embedded:
-        splice_note += f", post-embedding matching weight {embedded:g}"
+        student_notes += f", post-embedding matching weight {embedded:g}"
     cmd_build = (
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
@@ -1013,7 +1013,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"max {tc['max_length']} tokens, warmup {tc['warmup_ratio']:g}, linear decay, frozen word embeddings "
         f"{tc['freeze_embeddings']}, early stopping patience {tc['patience']} × {tc['eval_every']} steps. Student: "
         f"the teacher's layers {kept} ({c.get('student_pick', 'spread')} pick), distillation α {c['student']['distill_alpha']:g}, T "
-        f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}{splice_note}. Budget: "
+        f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}{student_notes}. Budget: "
         f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher). Stage times (s): "
         + ", ".join(f"{k} {v:g}" for k, v in ctx["stage_seconds"].items())
         + ".",
