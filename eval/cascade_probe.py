@@ -48,6 +48,8 @@ class CascadeClassifier:
     """Fast model on every post, slow model on the posts it is unsure of (see :func:`escalated`)."""
 
     def __init__(self, fast, slow, band: float) -> None:
+        if not float(band) >= 0:
+            raise ValueError(f"The 'band' parameter of CascadeClassifier must be >= 0; got {band!r} instead.")
         self.fast, self.slow, self.band = fast, slow, float(band)
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
@@ -228,7 +230,11 @@ def main(
     quality = quality_table(fast_logits, slow_logits, y, band_values)
     timed = {n: draw_posts(splits[n].texts, posts, seed) for n in ("test", "real_normal")}
     load_before = os.getloadavg()[0]
-    speed = speed_table(fast, slow, timed, band_values, max_length)
+    try:
+        speed = speed_table(fast, slow, timed, band_values, max_length)
+    except (ValueError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
     load = (load_before, os.getloadavg()[0])
     typer.echo(render(quality, speed, load))
     if out is not None:

@@ -39,6 +39,8 @@ def test_the_slow_model_scores_exactly_the_posts_the_fast_one_is_unsure_of() -> 
     unsure = escalated(alone, band)
     assert 0 < unsure.sum() < len(posts)
     out = CascadeClassifier(fast, slow, band).logits(posts)
+    with pytest.raises(ValueError, match="'band' parameter of CascadeClassifier must be >= 0"):
+        CascadeClassifier(fast, slow, -1.0)
     np.testing.assert_allclose(out[~unsure], alone[~unsure], rtol=0, atol=1e-6)
     np.testing.assert_allclose(
         out[unsure], slow.logits([p for p, u in zip(posts, unsure, strict=True) if u]), atol=1e-6
