@@ -75,14 +75,37 @@ def _time_single(predict: Callable[[list[str]], Any], texts: list[str]) -> np.nd
     return out
 
 
+def served_release(work: Path, max_length: int, threads: int | None = None):
+    """The model a build released, as serving runs it: ``(INT8 encoder, its n-gram blend or None)``.
+
+    The encoder is the role the build released (``WORK/onnx/<role>_int8.onnx``); the blend exists
+    when the build blended and kept its n-gram model (``WORK/baseline``).
+    """
+    from eval.text_report import load_blend_weight, load_released_role
+    from model.ngram_model import NgramModel
+    from model.onnx_classifier import OnnxTextClassifier
+    from model.text_ensemble import BlendedTextClassifier
+    from model.tokenizer import PostTokenizer
+
+    work = Path(work)
+    encoder = OnnxTextClassifier(
+        work / "onnx" / f"{load_released_role(work)}_int8.onnx",
+        PostTokenizer.load(work / "tokenizer"),
+        max_length,
+        intra_op_threads=threads,
+    )
+    weight = load_blend_weight(work)
+    if not weight or not (work / "baseline").is_dir():
+        return encoder, None
+    return encoder, BlendedTextClassifier(encoder, NgramModel.load(work / "baseline"), weight)
+
+
 def backends(
     work: Path, max_length: int, batch_size: int = 32, threads: int | None = None
 ) -> dict[str, Callable[[list[str]], Any]]:
     """The benchmarked backends found in a build's work dir (``WORK/teacher/best``, ``WORK/onnx/*.onnx``)."""
-    from eval.text_report import load_blend_weight, load_released_role
-    from model.ngram_model import NgramModel
+    from eval.text_report import load_released_role
     from model.onnx_classifier import SCORING_BATCH, OnnxTextClassifier
-    from model.text_ensemble import BlendedTextClassifier
     from model.tokenizer import PostTokenizer
 
     work = Path(work)
@@ -105,15 +128,12 @@ def backends(
             ).predict_proba
     # The "as served" rows time the model the build released, the teacher when it lost the student.
     role = load_released_role(work)
-    released = work / "onnx" / f"{role}_int8.onnx"
-    if released.is_file():
-        served = OnnxTextClassifier(released, tok, max_length, intra_op_threads=threads)
+    if (work / "onnx" / f"{role}_int8.onnx").is_file():
+        served, blended = served_release(work, max_length, threads)
         out[f"ONNX INT8 {role}, groups of {SCORING_BATCH} (as served)"] = served.predict_proba
-        ngram_weight = load_blend_weight(work)
-        if ngram_weight and (work / "baseline").is_dir():
-            blended = BlendedTextClassifier(served, NgramModel.load(work / "baseline"), ngram_weight)
+        if blended is not None:
             out[
-                f"INT8 {role} + n-gram at {ngram_weight:.1f}, groups of {SCORING_BATCH} (release as served)"
+                f"INT8 {role} + n-gram at {blended.ngram_weight:.1f}, groups of {SCORING_BATCH} (release as served)"
             ] = blended.predict_proba
     if not out:
         raise ValueError(

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from eval.bench_text import draw_posts, time_batched
+from eval.bench_text import draw_posts, served_release, time_batched
 
 #: Splits the quality table reads (``dev`` is the hand-written set).
 SPLITS = ("validation", "dev", "test", "evasion", "real_normal")
@@ -80,19 +80,8 @@ def released_logits(work: Path) -> dict[str, np.ndarray]:
 
 def served_model(work: Path, max_length: int):
     """The released model of a build's work dir as serving runs it (INT8, n-gram blend if any)."""
-    from eval.text_report import load_blend_weight, load_released_role
-    from model.ngram_model import NgramModel
-    from model.onnx_classifier import OnnxTextClassifier
-    from model.text_ensemble import BlendedTextClassifier
-    from model.tokenizer import PostTokenizer
-
-    encoder = OnnxTextClassifier(
-        work / "onnx" / f"{load_released_role(work)}_int8.onnx",
-        PostTokenizer.load(work / "tokenizer"),
-        max_length,
-    )
-    weight = load_blend_weight(work)
-    return BlendedTextClassifier(encoder, NgramModel.load(work / "baseline"), weight) if weight else encoder
+    encoder, blended = served_release(work, max_length)
+    return blended if blended is not None else encoder
 
 
 def quality_table(

@@ -265,6 +265,17 @@ def test_a_budgeted_run_re_plans_after_each_evaluation(tokenizer, data, tmp_path
     assert result.elapsed_s <= budget.time_budget_s * 1.05 + 2.0
 
 
+def cached_soft_labels(run_dir: Path, step: int) -> np.ndarray:
+    """The teacher soft labels a distillation run checkpointed at ``step`` (NaN rows: not yet seen)."""
+    return np.load(run_dir / "checkpoints" / f"step-{step:07d}" / "teacher_logits.npy")
+
+
+def assert_teacher_logits(cached: np.ndarray, rows: np.ndarray, teacher, tokenizer, train: TextSplit) -> None:
+    """``cached[rows]`` are the teacher's own logits for those training rows."""
+    expected = module_logits(teacher, tokenizer, [train.texts[i] for i in rows], 32)
+    np.testing.assert_allclose(cached[rows], expected, atol=1e-5)
+
+
 def test_distillation_starts_from_teacher_layers_and_caches_soft_labels(
     tokenizer, data, tmp_path: Path
 ) -> None:
@@ -278,13 +289,11 @@ def test_distillation_starts_from_teacher_layers_and_caches_soft_labels(
     assert result.steps == 4
     cfg = json.loads((result.best_dir / "config.json").read_text())
     assert cfg["encoder"]["num_hidden_layers"] == 1
-    cached = np.load(tmp_path / "student" / "checkpoints" / "step-0000004" / "teacher_logits.npy")
+    cached = cached_soft_labels(tmp_path / "student", 4)
     seen = ~np.isnan(cached[:, 0])
     assert seen.sum() == min(len(train), 4 * config.batch_size)
     # The cached soft labels are the teacher's own logits for those rows.
-    idx = np.flatnonzero(seen)[:5]
-    expected = module_logits(teacher, tokenizer, [train.texts[i] for i in idx], 32)
-    np.testing.assert_allclose(cached[idx], expected, atol=1e-5)
+    assert_teacher_logits(cached, np.flatnonzero(seen)[:5], teacher, tokenizer, train)
     with pytest.raises(ValueError, match="'layers' parameter of distill_student"):
         distill_student(tmp_path / "teacher", tokenizer, train, selection, [5], config, tmp_path / "bad")
 
@@ -300,7 +309,7 @@ def test_distillation_adds_spliced_posts_that_only_the_teacher_labels(
     )
     assert result.steps == 3 and np.isfinite(result.best_score)
     # The soft-label cache holds training rows only: spliced posts are made fresh each step.
-    cached = np.load(tmp_path / "student" / "checkpoints" / "step-0000003" / "teacher_logits.npy")
+    cached = cached_soft_labels(tmp_path / "student", 3)
     assert (~np.isnan(cached[:, 0])).sum() == min(len(train), 3 * config.batch_size)
     with pytest.raises(ValueError, match="'distill_splice' parameter of TrainConfig must be in \\[0, 4\\]"):
         replace(CONFIG, distill_splice=-0.5)
@@ -321,10 +330,8 @@ def test_embedding_distillation_pulls_the_student_toward_the_teachers_post_vecto
             tmp_path / "teacher", tokenizer, train, selection, 1, config, out, progress=False
         )
         # The teacher's soft labels come from the same pass as its post vectors (its head on them).
-        cached = np.load(out / "checkpoints" / "step-0000006" / "teacher_logits.npy")
-        seen = np.flatnonzero(~np.isnan(cached[:, 0]))
-        expected = module_logits(teacher, tokenizer, [train.texts[i] for i in seen], 32)
-        np.testing.assert_allclose(cached[seen], expected, atol=1e-5)
+        cached = cached_soft_labels(out, 6)
+        assert_teacher_logits(cached, np.flatnonzero(~np.isnan(cached[:, 0])), teacher, tokenizer, train)
         student = load_module(result.best_dir)
         pooled = module_pooled(student, tokenizer, train.texts, 32)
         return float(((pooled - target) ** 2).mean() / (target**2).mean())
