@@ -75,13 +75,9 @@ def _time_single(predict: Callable[[list[str]], Any], texts: list[str]) -> np.nd
     return out
 
 
-def served_release(work: Path, max_length: int, threads: int | None = None):
-    """The model a build released, as serving runs it: ``(INT8 encoder, its n-gram blend or None)``.
-
-    The encoder is the role the build released (``WORK/onnx/<role>_int8.onnx``); the blend exists
-    when the build blended and kept its n-gram model (``WORK/baseline``).
-    """
-    from eval.text_report import load_blend_weight, load_released_role
+def served_blend(work: Path, role: str, ngram_weight: float, max_length: int, threads: int | None = None):
+    """A build's INT8 ``role`` as serving runs it: blended with the build's n-gram model at
+    ``ngram_weight``, or the encoder alone at weight 0."""
     from model.ngram_model import NgramModel
     from model.onnx_classifier import OnnxTextClassifier
     from model.text_ensemble import BlendedTextClassifier
@@ -89,15 +85,47 @@ def served_release(work: Path, max_length: int, threads: int | None = None):
 
     work = Path(work)
     encoder = OnnxTextClassifier(
-        work / "onnx" / f"{load_released_role(work)}_int8.onnx",
+        work / "onnx" / f"{role}_int8.onnx",
         PostTokenizer.load(work / "tokenizer"),
         max_length,
         intra_op_threads=threads,
     )
+    if not ngram_weight:
+        return encoder
+    return BlendedTextClassifier(encoder, NgramModel.load(work / "baseline"), ngram_weight)
+
+
+def served_release(work: Path, max_length: int, threads: int | None = None):
+    """The model a build released, as serving runs it: ``(INT8 encoder, its n-gram blend or None)``.
+
+    The encoder is the role the build released (``WORK/onnx/<role>_int8.onnx``); the blend exists
+    when the build blended and kept its n-gram model (``WORK/baseline``).
+    """
+    from eval.text_report import load_blend_weight, load_released_role
+
+    work = Path(work)
+    role = load_released_role(work)
+    encoder = served_blend(work, role, 0.0, max_length, threads)
     weight = load_blend_weight(work)
     if not weight or not (work / "baseline").is_dir():
         return encoder, None
-    return encoder, BlendedTextClassifier(encoder, NgramModel.load(work / "baseline"), weight)
+    return encoder, served_blend(work, role, weight, max_length, threads)
+
+
+def served_cascade(work: Path, fast, max_length: int, threads: int | None = None):
+    """The build's cascade as serving runs it around ``fast`` (its served release), or None without one.
+
+    The slow half is the escalation role's INT8 encoder, blended with the build's n-gram model at
+    the escalation's own weight.
+    """
+    from eval.text_report import load_escalation
+    from model.text_cascade import CascadeTextClassifier
+
+    escalation = load_escalation(work)
+    if escalation is None:
+        return None
+    slow = served_blend(work, escalation["role"], escalation["ngram_weight"], max_length, threads)
+    return CascadeTextClassifier(fast, slow, escalation["band"])
 
 
 def backends(
@@ -131,10 +159,17 @@ def backends(
     if (work / "onnx" / f"{role}_int8.onnx").is_file():
         served, blended = served_release(work, max_length, threads)
         out[f"ONNX INT8 {role}, groups of {SCORING_BATCH} (as served)"] = served.predict_proba
+        cascade = served_cascade(work, blended or served, max_length, threads)
+        released = " (release as served)"
         if blended is not None:
             out[
-                f"INT8 {role} + n-gram at {blended.ngram_weight:.1f}, groups of {SCORING_BATCH} (release as served)"
+                f"INT8 {role} + n-gram at {blended.ngram_weight:.1f}, groups of {SCORING_BATCH}"
+                + ("" if cascade else released)
             ] = blended.predict_proba
+        if cascade is not None:
+            out[
+                f"cascade: the above, posts within {cascade.band:g} re-scored by the INT8 teacher{released}"
+            ] = cascade.predict_proba
     if not out:
         raise ValueError(
             f"The 'work' parameter must be a release build's work dir; {str(work)!r} has no models."

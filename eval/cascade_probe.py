@@ -6,11 +6,15 @@ cascade scores every post with the fast model and re-scores with the slow one on
 where some label's fast logit is within ``band`` of the 0.5 boundary. Most feed posts are
 plainly normal, so few would pay for the slow model.
 
-This script measures that option without shipping it: quality from the INT8 predictions the
-two builds saved (``WORK/predictions``, the very scores serving computes), at threshold 0.5
-on every split, with the share of posts escalated; speed by timing the real ONNX models on
-test posts and on real normal posts (the traffic a feed mostly sends). Each side is the
-model its build released, blended with the n-gram model at the build's weight. Not a test:
+This script compares bands across two builds before one is chosen for a release
+(``feedguard model build --escalate-band``, which ships the student and teacher of one build as
+``model.text_cascade`` routes them): quality from the INT8 predictions the two builds saved
+(``WORK/predictions``), at threshold 0.5 on every split, with the share of posts escalated;
+speed by timing the real ONNX models on test posts and on real normal posts (the traffic a
+feed mostly sends). Each side is the model its build released, blended with the n-gram model
+at the build's weight. The saved scores approximate serving's for the slow side: an INT8
+score depends on its batch-mates, and served, the slow model sees only the escalated posts
+(the release build computes those as served). Not a test:
 
     python -m eval.cascade_probe --fast var/model-build/r9s4 --slow var/model-build/r10sp \
         --data var/data/default
@@ -28,39 +32,11 @@ import numpy as np
 import typer
 
 from eval.bench_text import draw_posts, served_release, time_batched
+from model.text_cascade import CascadeTextClassifier, cascade_logits, escalated
 
 #: Splits the quality table reads (``dev`` is the hand-written set).
 SPLITS = ("validation", "dev", "test", "evasion", "real_normal")
 TORCH_TEACHER = "PyTorch FP32 teacher (slow build)"
-
-
-def escalated(fast_logits: np.ndarray, band: float) -> np.ndarray:
-    """Rows where some label's fast logit lies within ``band`` of 0 (probability 0.5)."""
-    return (np.abs(np.asarray(fast_logits)) < band).any(axis=1)
-
-
-def cascade_logits(fast_logits: np.ndarray, slow_logits: np.ndarray, band: float) -> np.ndarray:
-    """The fast logits, with the escalated rows taken from ``slow_logits`` instead."""
-    return np.where(escalated(fast_logits, band)[:, None], slow_logits, fast_logits)
-
-
-class CascadeClassifier:
-    """Fast model on every post, slow model on the posts it is unsure of (see :func:`escalated`)."""
-
-    def __init__(self, fast, slow, band: float) -> None:
-        if not float(band) >= 0:
-            raise ValueError(f"The 'band' parameter of CascadeClassifier must be >= 0; got {band!r} instead.")
-        self.fast, self.slow, self.band = fast, slow, float(band)
-
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        from model.normalize import normalized
-
-        posts = [normalized(t) for t in texts]
-        out = self.fast.logits(posts)
-        rows = np.flatnonzero(escalated(out, self.band))
-        if len(rows):
-            out[rows] = self.slow.logits([posts[i] for i in rows])
-        return out
 
 
 def released_logits(work: Path) -> dict[str, np.ndarray]:
@@ -125,7 +101,7 @@ def speed_table(
     fast, slow = served_model(fast_work, max_length), served_model(slow_work, max_length)
     models = {
         "fast": fast,
-        **{f"cascade, band {b:g}": CascadeClassifier(fast, slow, b) for b in bands},
+        **{f"cascade, band {b:g}": CascadeTextClassifier(fast, slow, b) for b in bands},
         "slow": slow,
     }
     teacher_dir = slow_work / "teacher" / "best"

@@ -1,6 +1,7 @@
 """`feedguard eval`: the text model's evaluation report (Markdown + PNG).
 
-Scores the release (INT8 ONNX, blended with its n-gram model when it has one, through
+Scores the release (INT8 ONNX, blended with its n-gram model when it has one, the unsure posts
+re-scored by its escalation model when it is a cascade, through
 :func:`model.bundle.load_bundle`, calibrated and thresholded by its ``policy.json``) on
 the dataset's ``test``, ``evasion`` and ``real_normal`` splits and the hand-written dev
 set, and puts it next to the other models of the build that produced it (baseline,
@@ -58,7 +59,7 @@ def evaluate(
         release_note,
         write_text_report,
     )
-    from model.bundle import NGRAM_WEIGHT_FIELD, RELEASE_DIR, load_bundle
+    from model.bundle import ESCALATION_FIELD, NGRAM_WEIGHT_FIELD, RELEASE_DIR, load_bundle
     from model.policy import Policy
 
     if not (data / "dataset" / "dataset_dict.json").is_file():
@@ -97,7 +98,11 @@ def evaluate(
             "release",
             release_scores,
             policy.thresholds["label"],
-            release_note(role, float(bundle.manifest.get(NGRAM_WEIGHT_FIELD, 0.0))),
+            release_note(
+                role,
+                float(bundle.manifest.get(NGRAM_WEIGHT_FIELD, 0.0)),
+                bundle.manifest.get(ESCALATION_FIELD),
+            ),
         )
     )
     result = write_text_report(splits, models, out, policy=policy)

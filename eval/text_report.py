@@ -152,10 +152,27 @@ def load_released_role(work: Path) -> str:
     return str(_blend_record(work).get("role", "student"))
 
 
-def release_note(role: str, ngram_weight: float) -> str:
-    """How the release row was scored, in the words every report uses."""
+def release_note(role: str, ngram_weight: float, escalation: Mapping[str, Any] | None = None) -> str:
+    """How the release row was scored, in the words every report uses.
+
+    ``escalation`` is a cascade's slow half (``band``, ``role``, ``ngram_weight``), as the build's
+    blend record and the release manifest hold it.
+    """
     blended = f" blended with the n-gram model at {ngram_weight:.1f}" if ngram_weight else ""
-    return f"{role} INT8{blended}, calibrated, policy 'label' thresholds"
+    cascade = ""
+    if escalation:
+        slow_weight = float(escalation["ngram_weight"])
+        slow_blend = f" + n-gram at {slow_weight:.1f}" if slow_weight else ""
+        cascade = (
+            f"; posts within {float(escalation['band']):g} of the boundary re-scored by the"
+            f" {escalation.get('role') or escalation.get('model_role', '?')} INT8{slow_blend}"
+        )
+    return f"{role} INT8{blended}{cascade}, calibrated, policy 'label' thresholds"
+
+
+def load_escalation(work: Path) -> dict[str, Any] | None:
+    """A build's cascade (``band``, ``role``, ``ngram_weight`` of the slow half), or None without one."""
+    return _blend_record(work).get("escalation") or None
 
 
 # ---------------------------------------------------------------------------- metrics

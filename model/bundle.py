@@ -1,5 +1,6 @@
 """The release bundle: INT8 ONNX model + tokenizer + policy file (+ the n-gram model it is
-blended with, when the build chose a blend), checked by one manifest.
+blended with, when the build chose a blend, + the slower model unsure posts escalate to, when the
+build made a cascade), checked by one manifest.
 
 Training, evaluation, the service and the batch job all load the model through
 :func:`load_bundle`, so they cannot disagree about the labels, the tokenizer or the
@@ -18,6 +19,7 @@ from typing import Any
 from model.labels import LABELS
 from model.ngram_model import NGRAM_FILES, NgramModel
 from model.onnx_classifier import OnnxTextClassifier
+from model.text_cascade import CascadeTextClassifier, check_band
 from model.text_ensemble import BlendedTextClassifier, check_ngram_weight
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
 
@@ -28,6 +30,11 @@ MANIFEST_FORMAT = 1
 REQUIRED_FIELDS = ("model_file", "policy_file", "max_length")
 #: Optional fields of a blended release: the n-gram model's folder and its weight in the blend.
 NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD = "ngram_dir", "ngram_weight"
+#: Optional field of a cascade release (``model.text_cascade``): an object naming the slow model's
+#: ONNX file (``model_file``), the logit ``band`` that escalates a post, and the slow model's own
+#: n-gram weight (``ngram_weight``, 0 for none); ``model_role`` and ``encoder_layers`` describe it.
+ESCALATION_FIELD = "escalation"
+ESCALATION_KEYS = ("model_file", "band", "ngram_weight")
 _BUILD_HINT = "run `feedguard model build`"
 
 
@@ -74,6 +81,14 @@ def write_manifest(directory: Path, **fields: Any) -> Path:
             raise ValueError(
                 f"The '{key}' field of write_manifest must name a file in {directory}; got {fields[key]!r} instead."
             )
+    escalation = fields.get(ESCALATION_FIELD)
+    if escalation is not None:
+        _check_escalation(escalation, "write_manifest")
+        if not (directory / str(escalation["model_file"])).is_file():
+            raise ValueError(
+                f"The escalation 'model_file' of write_manifest must name a file in {directory};"
+                f" got {escalation['model_file']!r} instead."
+            )
     if "labels" in fields and tuple(fields["labels"]) != LABELS:
         raise ValueError(
             f"The 'labels' field of write_manifest must be {list(LABELS)}; got {fields['labels']!r}."
@@ -91,14 +106,27 @@ def write_manifest(directory: Path, **fields: Any) -> Path:
     return path
 
 
+def _check_escalation(escalation: Any, where: str) -> dict:
+    """The manifest's escalation object, checked, or a ValueError naming ``where`` and the fix."""
+    if not isinstance(escalation, dict) or any(key not in escalation for key in ESCALATION_KEYS):
+        raise ValueError(
+            f"The '{ESCALATION_FIELD}' field of {where} must be an object with {', '.join(ESCALATION_KEYS)};"
+            f" got {escalation!r} instead; {_BUILD_HINT}."
+        )
+    check_band(escalation["band"], f"{where} ({ESCALATION_FIELD})")
+    check_ngram_weight(escalation["ngram_weight"], f"{where} ({ESCALATION_FIELD})")
+    return escalation
+
+
 @dataclass
 class ModelBundle:
     """A verified release: where it is, its manifest, the ready classifier and the policy file."""
 
     directory: Path
     manifest: dict
-    #: What the release scores with: the INT8 encoder, or the encoder blended with the n-gram model.
-    classifier: OnnxTextClassifier | BlendedTextClassifier
+    #: What the release scores with: the INT8 encoder, the encoder blended with the n-gram model,
+    #: or a cascade of two of those.
+    classifier: OnnxTextClassifier | BlendedTextClassifier | CascadeTextClassifier
     policy_path: Path
 
 
@@ -129,6 +157,14 @@ def read_manifest(directory: Path = RELEASE_DIR) -> dict:
     if NGRAM_DIR_FIELD in manifest:
         check_ngram_weight(manifest[NGRAM_WEIGHT_FIELD], str(path))
         needed += [f"{manifest[NGRAM_DIR_FIELD]}/{name}" for name in NGRAM_FILES]
+    if ESCALATION_FIELD in manifest:
+        escalation = _check_escalation(manifest[ESCALATION_FIELD], str(path))
+        if escalation["ngram_weight"] and NGRAM_DIR_FIELD not in manifest:
+            raise ValueError(
+                f"{path} blends its escalation model with an n-gram model but has no {NGRAM_DIR_FIELD};"
+                f" {_BUILD_HINT}."
+            )
+        needed.append(escalation["model_file"])
     files = manifest.get("files", {})
     for name in needed:
         if name not in files:
@@ -151,6 +187,14 @@ def describe_model(manifest: dict) -> str:
     text = f"{manifest.get('model_role', '?')}, {manifest.get('encoder_layers', '?')} encoder layers"
     if NGRAM_WEIGHT_FIELD in manifest:
         text += f" + n-gram model at {float(manifest[NGRAM_WEIGHT_FIELD]):.1f}"
+    escalation = manifest.get(ESCALATION_FIELD)
+    if escalation:
+        text += (
+            f"; posts within {float(escalation['band']):g} of the boundary re-scored by the"
+            f" {escalation.get('model_role', '?')} ({escalation.get('encoder_layers', '?')} layers"
+        )
+        weight = float(escalation["ngram_weight"])
+        text += f" + n-gram model at {weight:.1f})" if weight else ")"
     return text
 
 
@@ -159,14 +203,19 @@ def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None =
     directory = Path(directory)
     manifest = read_manifest(directory)
     tokenizer = PostTokenizer.load(directory)
-    encoder = OnnxTextClassifier(
-        directory / manifest["model_file"],
-        tokenizer,
-        int(manifest["max_length"]),
-        intra_op_threads=intra_op_threads,
+    ngram = NgramModel.load(directory / manifest[NGRAM_DIR_FIELD]) if NGRAM_DIR_FIELD in manifest else None
+
+    def served(model_file: str, ngram_weight: float) -> OnnxTextClassifier | BlendedTextClassifier:
+        encoder = OnnxTextClassifier(
+            directory / model_file, tokenizer, int(manifest["max_length"]), intra_op_threads=intra_op_threads
+        )
+        return BlendedTextClassifier(encoder, ngram, ngram_weight) if ngram and ngram_weight else encoder
+
+    classifier: OnnxTextClassifier | BlendedTextClassifier | CascadeTextClassifier = served(
+        manifest["model_file"], manifest.get(NGRAM_WEIGHT_FIELD, 0.0)
     )
-    classifier: OnnxTextClassifier | BlendedTextClassifier = encoder
-    if NGRAM_DIR_FIELD in manifest:
-        ngram = NgramModel.load(directory / manifest[NGRAM_DIR_FIELD])
-        classifier = BlendedTextClassifier(encoder, ngram, manifest[NGRAM_WEIGHT_FIELD])
+    escalation = manifest.get(ESCALATION_FIELD)
+    if escalation:
+        slow = served(escalation["model_file"], escalation["ngram_weight"])
+        classifier = CascadeTextClassifier(classifier, slow, escalation["band"])
     return ModelBundle(directory, manifest, classifier, directory / manifest["policy_file"])

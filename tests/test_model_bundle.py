@@ -15,6 +15,7 @@ import torch
 from support.normalize_spy import count_normalize_calls
 
 from model.bundle import (
+    ESCALATION_FIELD,
     MANIFEST,
     NGRAM_DIR_FIELD,
     NGRAM_WEIGHT_FIELD,
@@ -29,6 +30,7 @@ from model.ngram_model import NgramModel
 from model.normalize import normalize
 from model.onnx_classifier import OnnxTextClassifier
 from model.onnx_export import export_onnx, quantize_int8
+from model.text_cascade import CascadeTextClassifier, escalated
 from model.text_classifier import TextClassifierModule, student_from_teacher
 from model.text_ensemble import BlendedTextClassifier
 from model.tokenizer import PostTokenizer
@@ -182,6 +184,111 @@ def test_a_blended_release_refuses_a_tampered_or_half_declared_ngram_model(blend
         (other / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
         with pytest.raises(ValueError, match=message):
             load_bundle(other)
+
+
+CASCADE_POSTS = [
+    "招代理，月入过万，私我了解",
+    "周末和家人去爬山",
+    "晒单，客户又回购了，感谢信任👍",
+    "新品上市，买二送一，有意者加微信",
+    "今天，下雨了，好好休息",
+    "好消息，包邮到家，私我了解",
+]
+
+
+@pytest.fixture(scope="module")
+def cascade(blended, tmp_path_factory) -> Path:
+    """The blended release with an escalation model: its own encoder under another name, unblended,
+    and a band that sends about half of CASCADE_POSTS to it, as a build with --escalate-band writes it."""
+    directory = shutil.copytree(blended, tmp_path_factory.mktemp("cascade") / "release")
+    shutil.copy(directory / "model.int8.onnx", directory / "escalation.onnx")
+    fast = load_bundle(blended, intra_op_threads=1).classifier.logits(CASCADE_POSTS)
+    band = float(np.sort(np.abs(fast).min(axis=1))[len(CASCADE_POSTS) // 2])
+    manifest = read_manifest(blended)
+    fields = {k: v for k, v in manifest.items() if k not in ("files", "format", "labels")}
+    escalation = {"model_file": "escalation.onnx", "band": band, "ngram_weight": 0.0, "model_role": "teacher"}
+    write_manifest(directory, **fields, **{ESCALATION_FIELD: escalation})
+    return directory
+
+
+def test_a_cascade_release_rescores_unsure_posts_with_its_escalation_model(cascade, blended):
+    bundle = load_bundle(cascade, intra_op_threads=1)
+    assert isinstance(bundle.classifier, CascadeTextClassifier)
+    band = bundle.manifest[ESCALATION_FIELD]["band"]
+    assert describe_model(bundle.manifest) == (
+        f"?, ? encoder layers + n-gram model at 0.4; posts within {band:g} of the boundary re-scored by the"
+        " teacher (? layers)"
+    )
+    fast = load_bundle(blended, intra_op_threads=1).classifier.logits(CASCADE_POSTS)
+    slow = OnnxTextClassifier(
+        cascade / "escalation.onnx", PostTokenizer.load(cascade), 64, intra_op_threads=1
+    )
+    unsure = escalated(fast, band)
+    assert 0 < unsure.sum() < len(CASCADE_POSTS)
+    got = bundle.classifier.logits(CASCADE_POSTS)
+    np.testing.assert_allclose(got[~unsure], fast[~unsure], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        got[unsure], slow.logits([p for p, u in zip(CASCADE_POSTS, unsure, strict=True) if u]), atol=1e-6
+    )
+
+
+def test_the_cascade_normalizes_each_post_once_for_both_models(cascade, monkeypatch):
+    bundle = load_bundle(cascade, intra_op_threads=1)
+    before = bundle.classifier.logits(CASCADE_POSTS)
+    calls = count_normalize_calls(monkeypatch)
+    np.testing.assert_array_equal(bundle.classifier.logits(CASCADE_POSTS), before)
+    assert calls == CASCADE_POSTS
+
+
+def test_the_speed_benchmark_times_the_cascade_as_served(cascade, tmp_path):
+    from eval.bench_text import backends
+    from eval.text_report import BLEND_FILE
+
+    work = tmp_path / "work"
+    (work / "onnx").mkdir(parents=True)
+    shutil.copytree(cascade, work / "tokenizer")
+    shutil.copy(cascade / "model.int8.onnx", work / "onnx" / "student_int8.onnx")
+    shutil.copy(cascade / "escalation.onnx", work / "onnx" / "teacher_int8.onnx")
+    shutil.copytree(cascade / "ngram", work / "baseline")
+    escalation = read_manifest(cascade)[ESCALATION_FIELD]
+    record = {"band": escalation["band"], "role": "teacher", "ngram_weight": 0.0}
+    (work / BLEND_FILE).write_text(
+        json.dumps({"ngram_weight": BLEND_WEIGHT, "role": "student", "escalation": record})
+    )
+    timed = backends(work, 64, threads=1)
+    row = f"cascade: the above, posts within {escalation['band']:g} re-scored by the INT8 teacher (release as served)"
+    assert [name for name in timed if "release as served" in name] == [row]
+    served = load_bundle(cascade, intra_op_threads=1).classifier.predict_proba(CASCADE_POSTS)
+    np.testing.assert_allclose(timed[row](CASCADE_POSTS), served, atol=1e-6)
+
+
+def test_a_cascade_release_refuses_a_bad_or_tampered_escalation(cascade, tmp_path):
+    copy = shutil.copytree(cascade, tmp_path / "tampered")
+    shutil.copy(copy / "ngram" / "weights.npz", copy / "escalation.onnx")
+    with pytest.raises(ValueError, match="changed after the release was built"):
+        load_bundle(copy)
+    for name, edit, message in (
+        ("no-band", lambda e, m: e.pop("band"), "must be an object with model_file, band, ngram_weight"),
+        ("zero-band", lambda e, m: e.update(band=0), "'band' of .* must be a positive number"),
+        ("weight", lambda e, m: e.update(ngram_weight=-0.5), r"must be a number in \[0, 1\)"),
+        (
+            "no-ngram",
+            lambda e, m: (e.update(ngram_weight=0.5), m.pop(NGRAM_DIR_FIELD), m.pop(NGRAM_WEIGHT_FIELD)),
+            "blends its escalation model with an n-gram model but has no ngram_dir",
+        ),
+        ("unhashed", lambda e, m: m["files"].pop("escalation.onnx"), "does not hash 'escalation.onnx'"),
+    ):
+        other = shutil.copytree(cascade, tmp_path / name)
+        manifest = json.loads((other / MANIFEST).read_text(encoding="utf-8"))
+        edit(manifest[ESCALATION_FIELD], manifest)
+        (other / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            load_bundle(other)
+    manifest = read_manifest(cascade)
+    fields = {k: v for k, v in manifest.items() if k not in ("files", "format", "labels")}
+    fields[ESCALATION_FIELD] = {**fields[ESCALATION_FIELD], "model_file": "missing.onnx"}
+    with pytest.raises(ValueError, match="escalation 'model_file' of write_manifest must name a file"):
+        write_manifest(tmp_path / "tampered", **fields)
 
 
 def test_end_to_end_bundle_predicts(release):

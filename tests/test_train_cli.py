@@ -32,6 +32,8 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--distill-alpha", "1.5"], "--distill-alpha must be in 0..1"),
         (["build", "--distill-splice", "5"], "--distill-splice must be in 0..4"),
         (["build", "--distill-embed", "-1"], "--distill-embed must be in 0..100"),
+        (["build", "--escalate-band", "0"], "--escalate-band must be in (0, 20]"),
+        (["build", "--escalate-band", "25"], "--escalate-band must be in (0, 20]"),
         (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
         (["baseline", "--data", "/nonexistent"], "--data must be a dataset build"),
         (
@@ -87,3 +89,13 @@ def test_release_config_refuses_bad_ngram_weights() -> None:
     with pytest.raises(ValueError, match=r"'ngram_weight' of ReleaseConfig must be a number in \[0, 1\)"):
         ReleaseConfig(ngram_weights=(0.0, 1.0))
     assert 0.0 in ReleaseConfig().ngram_weights  # the encoder alone is always a candidate
+
+
+def test_release_config_refuses_a_band_that_is_not_positive() -> None:
+    from train.release import ReleaseConfig
+
+    with pytest.raises(
+        ValueError, match=r"'band' of ReleaseConfig \(escalate_band\) must be a positive number"
+    ):
+        ReleaseConfig(escalate_band=-1.0)
+    assert ReleaseConfig().escalate_band is None  # a cascade is opt-in

@@ -205,3 +205,53 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     student = json.loads((built["work"] / "stages" / "student.json").read_text())["outputs"]
     assert student["steps"] == 20
     load_bundle(built["out"])  # the rebuilt release is consistent
+
+
+def test_an_escalation_band_makes_the_release_a_cascade_that_eval_reproduces(built, tmp_path: Path) -> None:
+    """Last in this file: it rewrites the shared work dir's blend, policy and report for a cascade."""
+    from eval.cli import app as eval_app
+    from model.bundle import ESCALATION_FIELD
+    from model.text_cascade import CascadeTextClassifier
+    from train.release import ESCALATION_MODEL_FILE
+
+    # Tolerance 1 releases the student, the only role that escalates; no benchmark, to keep it short.
+    cascade = replace(CONFIG, escalate_band=1.0, student_tolerance=1.0, bench=False)
+    out, report = tmp_path / "cascade", tmp_path / "built-report"
+    build_release(built["data"], out, built["work"], cascade, report_dir=report, progress=False)
+    blend = json.loads((built["work"] / "blend.json").read_text(encoding="utf-8"))
+    escalation = blend["escalation"]
+    teacher_means = {float(w): s["mean"] for w, s in escalation["teacher_selection"].items()}
+    assert round(teacher_means[escalation["ngram_weight"]], 3) == round(max(teacher_means.values()), 3)
+    assert escalation["band"] == 1.0 and escalation["role"] == "teacher"
+    assert 0 < escalation["escalated"]["test"] < 1  # the tiny models are unsure of many posts, not all
+
+    bundle = load_bundle(out)
+    assert isinstance(bundle.classifier, CascadeTextClassifier)
+    assert bundle.manifest[ESCALATION_FIELD]["ngram_weight"] == escalation["ngram_weight"]
+    teacher_onnx = built["work"] / "onnx" / "teacher_int8.onnx"
+    assert (out / ESCALATION_MODEL_FILE).read_bytes() == teacher_onnx.read_bytes()
+    assert Policy.load(bundle.policy_path).chosen_on["escalation"]["band"] == 1.0
+    card = (out / CARD_FILE).read_text(encoding="utf-8")
+    assert "--escalate-band 1" in card and "a **cascade**" in card and "Cascade (`--escalate-band 1`" in card
+
+    result = CliRunner().invoke(
+        eval_app,
+        [
+            "--data",
+            str(built["data"]),
+            "--release",
+            str(out),
+            "--out",
+            str(tmp_path / "eval"),
+            "--threads",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # The served cascade (bundle) and the build's figures (saved INT8 predictions) agree.
+    built_metrics = json.loads((report / "metrics.json").read_text())["release"]
+    eval_metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())["release"]
+    for split in ("test", "dev", "validation"):
+        assert eval_metrics[split]["macro_f1"] == pytest.approx(built_metrics[split]["macro_f1"], abs=1e-9), (
+            split
+        )

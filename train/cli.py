@@ -98,6 +98,13 @@ def build(
             " student's loss (default: train.release.ReleaseConfig's, none)."
         ),
     ] = None,
+    escalate_band: Annotated[
+        float | None,
+        typer.Option(
+            help="Make the release a cascade: posts where some label's student logit is within this of 0"
+            " are re-scored by the teacher (model.text_cascade; ships both models; default: none)."
+        ),
+    ] = None,
     max_length: Annotated[int, typer.Option(help="Token limit for training and serving.")] = 128,
     max_steps: Annotated[
         int | None, typer.Option(help="Cap on optimizer steps per training run (teacher and student).")
@@ -151,6 +158,10 @@ def build(
         _fail(f"--distill-embed must be in 0..100 (0: no embedding matching); got {distill_embed}.")
     if distill_splice is not None and not 0 <= distill_splice <= 4:
         _fail(f"--distill-splice must be in 0..4 (spliced posts per batch post); got {distill_splice}.")
+    if escalate_band is not None and not 0 < escalate_band <= 20:
+        _fail(
+            f"--escalate-band must be in (0, 20] (a logit distance; 1 is p 0.27-0.73); got {escalate_band}."
+        )
     if not 8 <= max_length <= 512:
         _fail(f"--max-length must be in 8..512; got {max_length}.")
     base = ReleaseConfig()
@@ -177,6 +188,7 @@ def build(
             distill_embed=base.student.distill_embed if distill_embed is None else distill_embed,
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
+        escalate_band=escalate_band,
         bench=bench,
         threads=threads,
     )

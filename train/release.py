@@ -28,6 +28,7 @@ import numpy as np
 
 from data.manifest import code_version, content_sha256
 from model.labels import LABELS
+from model.text_cascade import cascade_logits, check_band, escalated
 from model.text_ensemble import blend_logits, check_ngram_weight
 from train.calibrate import CalibrationConfig, build_policy
 from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
@@ -46,6 +47,10 @@ log = logging.getLogger("feedguard.train")
 
 DEFAULT_WORK_ROOT = Path("var/model-build")
 MODEL_FILE = "model.onnx"
+#: The cascade's slow model (``ReleaseConfig.escalate_band``), beside the fast one.
+ESCALATION_MODEL_FILE = "escalation.onnx"
+#: ``WORK/predictions/<this>/``: the cascade's INT8 scores as served (``_Build._escalation``).
+CASCADE_PREDICTIONS = "cascade_onnx_int8"
 #: Where a blended release keeps the n-gram model (model.ngram_model's files).
 NGRAM_DIR = "ngram"
 POLICY_FILE = "policy.json"
@@ -87,6 +92,10 @@ class ReleaseConfig:
     #: one with the best selection macro-F1 is released, ties going to the smaller. (0.0,) releases the
     #: encoder alone.
     ngram_weights: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    #: Escalation band (model.text_cascade): when the student is released, posts where some label's
+    #: blended student logit lies within this of 0 are re-scored by the teacher (blended at its own
+    #: n-gram weight, chosen like the student's). None: the student alone scores every post.
+    escalate_band: float | None = None
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     #: The student is released unless it loses more than this much selection macro-F1 to the teacher.
     student_tolerance: float = 0.01
@@ -125,6 +134,8 @@ class ReleaseConfig:
             )
         for weight in self.ngram_weights:
             check_ngram_weight(weight, "ReleaseConfig")
+        if self.escalate_band is not None:
+            check_band(self.escalate_band, "ReleaseConfig (escalate_band)")
         if self.student_pick not in STUDENT_PICKS:
             raise ValueError(
                 f"The 'student_pick' parameter of ReleaseConfig must be one of {', '.join(STUDENT_PICKS)}; "
@@ -182,9 +193,11 @@ class _Stages:
         return outputs
 
 
-def _save_logits(directory: Path, name: str, logits: np.ndarray) -> None:
+def _save_logits(directory: Path, name: str, logits: np.ndarray, dtype: type = np.float32) -> None:
+    """Model outputs are saved as float32. A cascade's served scores are kept at float64, as serving
+    computes them: the policy's cuts are fitted on them and must fall where serving's scores fall."""
     directory.mkdir(parents=True, exist_ok=True)
-    np.save(directory / f"{name}.npy", np.asarray(logits, dtype=np.float32), allow_pickle=False)
+    np.save(directory / f"{name}.npy", np.asarray(logits, dtype=dtype), allow_pickle=False)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -307,7 +320,11 @@ class _Build:
         )
         blend = self.stages.run(
             "blend",
-            _hash({"p": fp_predict, "choice": choice, "weights": list(c.ngram_weights)}),
+            # The band joins the fingerprint only when set, so builds without a cascade stay cached.
+            _hash(
+                {"p": fp_predict, "choice": choice, "weights": list(c.ngram_weights)}
+                | ({"band": c.escalate_band} if c.escalate_band is not None else {})
+            ),
             lambda: self.stage_blend(choice),
         )
         fp_cal = _hash({"p": fp_predict, "choice": choice, "cal": asdict(c.calibration), "blend": blend})
@@ -528,27 +545,89 @@ class _Build:
         return {"role": role, "teacher": teacher, "student": student, "student_loss": loss}
 
     def stage_blend(self, choice: dict[str, Any]) -> dict[str, Any]:
-        """Pick the n-gram weight of the released blend on the selection sets, with the INT8 model served."""
+        """Pick the n-gram weight of the released blend on the selection sets, with the INT8 model served.
+
+        With ``escalate_band`` and the student released, the teacher's own weight is picked the same
+        way, and the record says which posts the cascade (model.text_cascade) sends to it.
+        """
         from eval.text_report import BLEND_FILE
 
         preds = load_predictions(self.work)
+        best, scores = self._best_ngram_weight(preds, choice["role"])
+        out: dict[str, Any] = {
+            "ngram_weight": best,
+            "role": choice["role"],
+            "selection": {str(w): v for w, v in scores.items()},
+        }
+        band = self.config.escalate_band
+        if band is not None and choice["role"] == "student":
+            out["escalation"] = self._escalation(preds, choice, best, band)
+        elif band is not None:
+            log.info("escalation: the teacher itself is released, so nothing escalates")
+        (self.work / BLEND_FILE).write_text(json.dumps(out, indent=1), encoding="utf-8")
+        return out
+
+    def _best_ngram_weight(
+        self, preds: dict[str, dict[str, np.ndarray]], role: str
+    ) -> tuple[float, dict[float, dict[str, float]]]:
+        """The n-gram weight with the best selection macro-F1 for ``role``'s INT8 model, and every score."""
         scores = {
-            weight: self._selection_score(self.release_logits(preds, choice, {"ngram_weight": weight}))
+            weight: self._selection_score(
+                self.release_logits(preds, {"role": role}, {"ngram_weight": weight})
+            )
             for weight in self.config.ngram_weights
         }
         # Rounded, so that a weight is only preferred for a real gain; ties go to the smaller weight.
         best = max(scores, key=lambda w: (round(scores[w]["mean"], 3), -w))
         log.info(
-            "blend: selection macro-F1 by n-gram weight %s -> release weight %.2f",
+            "blend (%s): selection macro-F1 by n-gram weight %s -> weight %.2f",
+            role,
             {w: round(v["mean"], 4) for w, v in scores.items()},
             best,
         )
+        return best, scores
+
+    def _escalation(
+        self, preds: dict[str, dict[str, np.ndarray]], choice: dict[str, Any], weight: float, band: float
+    ) -> dict[str, Any]:
+        """The cascade's slow half (the teacher at its best n-gram weight) and what it changes.
+
+        The cascade's INT8 scores are computed as serving computes them, not combined from the saved
+        predictions: an INT8 score depends on its batch-mates, and the teacher sees only the escalated
+        posts. They are saved as the ``CASCADE_PREDICTIONS`` model, which the later stages read.
+        """
+        from eval.bench_text import served_blend
+        from model.text_cascade import CascadeTextClassifier
+
+        teacher_weight, teacher_scores = self._best_ngram_weight(preds, "teacher")
+        escalation = {"band": band, "role": "teacher", "ngram_weight": teacher_weight}
+        fast = self.release_logits(preds, choice, {"ngram_weight": weight})
+        shares = {name: float(escalated(logits, band).mean()) for name, logits in fast.items()}
+        threads, max_length = self.inference_threads(), self.config.teacher.max_length
+        served = CascadeTextClassifier(
+            served_blend(self.work, choice["role"], weight, max_length, threads),
+            served_blend(self.work, "teacher", teacher_weight, max_length, threads),
+            band,
+        )
+        cascade = {}
+        for name in fast:
+            cascade[name] = served.logits(self.splits[name].texts)
+            _save_logits(self.work / "predictions" / CASCADE_PREDICTIONS, name, cascade[name], np.float64)
         out = {
-            "ngram_weight": best,
-            "role": choice["role"],
-            "selection": {str(w): v for w, v in scores.items()},
+            **escalation,
+            "teacher_selection": {str(w): v for w, v in teacher_scores.items()},
+            "selection": {"student": self._selection_score(fast), "cascade": self._selection_score(cascade)},
+            "escalated": shares,
         }
-        (self.work / BLEND_FILE).write_text(json.dumps(out, indent=1), encoding="utf-8")
+        log.info(
+            "escalation: band %g -> teacher + n-gram at %.1f; selection macro-F1 %.4f alone, %.4f cascade;"
+            " escalated %s",
+            band,
+            teacher_weight,
+            out["selection"]["student"]["mean"],
+            out["selection"]["cascade"]["mean"],
+            {k: round(v, 3) for k, v in shares.items()},
+        )
         return out
 
     def release_logits(
@@ -558,12 +637,24 @@ class _Build:
         blend: dict[str, Any],
         backend: str = "onnx_int8",
     ) -> dict[str, np.ndarray]:
-        """``{split: logits}`` of the released model: the chosen role's ``backend`` blended as ``blend`` says."""
-        model = preds[f"{choice['role']}_{backend}"]
-        return {
-            name: blend_logits(logits, preds["baseline"][name], blend["ngram_weight"])
-            for name, logits in model.items()
-        }
+        """``{split: logits}`` of the released model on ``backend``: the chosen role blended as ``blend``
+        says, and, when ``blend`` has an escalation, its unsure rows from the escalation model (for
+        INT8, the cascade's scores as served, saved by the blend stage)."""
+
+        def blended(role: str, weight: float) -> dict[str, np.ndarray]:
+            return {
+                name: blend_logits(logits, preds["baseline"][name], weight)
+                for name, logits in preds[f"{role}_{backend}"].items()
+            }
+
+        fast = blended(choice["role"], blend["ngram_weight"])
+        escalation = blend.get("escalation")
+        if not escalation:
+            return fast
+        if backend == "onnx_int8" and CASCADE_PREDICTIONS in preds:
+            return preds[CASCADE_PREDICTIONS]
+        slow = blended(escalation["role"], escalation["ngram_weight"])
+        return {name: cascade_logits(fast[name], slow[name], escalation["band"]) for name in fast}
 
     def stage_calibrate(self, choice: dict[str, Any], blend: dict[str, Any], data_sha: str) -> dict[str, Any]:
         preds = load_predictions(self.work)
@@ -583,7 +674,8 @@ class _Build:
                 "ngram_weight": blend["ngram_weight"],
                 "splits": list(sel),
                 "data_manifest_sha256": data_sha,
-            },
+            }
+            | ({"escalation": _escalation_fields(blend["escalation"])} if blend.get("escalation") else {}),
         )
         self.out.mkdir(parents=True, exist_ok=True)
         policy.save(self.work / POLICY_FILE)
@@ -654,7 +746,7 @@ class _Build:
                 "release",
                 release,
                 policy.thresholds["label"],
-                release_note(role, blend["ngram_weight"]),
+                release_note(role, blend["ngram_weight"], blend.get("escalation")),
             )
         )
         splits = {name: self.splits[name] for name in EVAL_SPLITS if name in self.splits}
@@ -684,10 +776,11 @@ class _Build:
         metrics_ref: dict,
         bench: dict,
     ) -> None:
-        from model.bundle import NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD, write_manifest
+        from model.bundle import ESCALATION_FIELD, NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD, write_manifest
         from model.ngram_model import NGRAM_FILES
 
         role = choice["role"]
+        escalation = blend.get("escalation")
         out = self.out
         out.mkdir(parents=True, exist_ok=True)
         for stale in [*out.glob("*.onnx"), out / POLICY_FILE]:
@@ -696,11 +789,19 @@ class _Build:
         shutil.copyfile(self.work / "onnx" / f"{role}_int8.onnx", out / MODEL_FILE)
         shutil.copyfile(self.work / POLICY_FILE, out / POLICY_FILE)
         blend_fields: dict[str, Any] = {}
-        if blend["ngram_weight"]:
+        if blend["ngram_weight"] or (escalation and escalation["ngram_weight"]):
             (out / NGRAM_DIR).mkdir()
             for name in NGRAM_FILES:
                 shutil.copyfile(self.work / "baseline" / name, out / NGRAM_DIR / name)
             blend_fields = {NGRAM_DIR_FIELD: NGRAM_DIR, NGRAM_WEIGHT_FIELD: blend["ngram_weight"]}
+        if escalation:
+            shutil.copyfile(
+                self.work / "onnx" / f"{escalation['role']}_int8.onnx", out / ESCALATION_MODEL_FILE
+            )
+            blend_fields[ESCALATION_FIELD] = _escalation_fields(escalation) | {
+                "model_file": ESCALATION_MODEL_FILE,
+                "encoder_layers": self.config.teacher_layers,
+            }
         self.tokenizer().save(out)
         metrics = json.loads(Path(metrics_ref["metrics"]).read_text(encoding="utf-8"))
         data_manifest = json.loads((self.data_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -754,6 +855,15 @@ class _Build:
             if path.is_file():
                 out[name] = json.loads(path.read_text(encoding="utf-8")).get("seconds", 0.0)
         return out
+
+
+def _escalation_fields(escalation: dict[str, Any]) -> dict[str, Any]:
+    """What a release records of its cascade's slow half (the blend record holds selection figures too)."""
+    return {
+        "band": escalation["band"],
+        "model_role": escalation["role"],
+        "ngram_weight": escalation["ngram_weight"],
+    }
 
 
 def train_result(work: Path, role: str) -> TrainResult:
@@ -827,12 +937,38 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
 
 def _blend_sentence(blend: dict[str, Any]) -> str:
     """How the release's scores are made, for the card's first paragraph."""
-    if not blend["ngram_weight"]:
-        return "."
-    return (
+    text = (
         f", its logits blended with the n-gram baseline's (char 1-3-gram TF-IDF + LR) at weight "
-        f"{blend['ngram_weight']:.1f}."
+        f"{blend['ngram_weight']:.1f}"
+        if blend["ngram_weight"]
+        else ""
     )
+    escalation = blend.get("escalation")
+    if escalation:
+        slow = f" + n-gram at {escalation['ngram_weight']:.1f}" if escalation["ngram_weight"] else ""
+        text += (
+            f"; a **cascade**: posts where some label's logit lies within {escalation['band']:g} of 0 are"
+            f" re-scored by the INT8 {escalation['role']}{slow} (`escalation.onnx`)"
+        )
+    return text + "."
+
+
+def _escalation_paragraph(blend: dict[str, Any]) -> list[str]:
+    """The card's account of the cascade: the slow half's weight, what it changes, how many posts pay."""
+    escalation = blend.get("escalation")
+    if not escalation:
+        return []
+    sel = escalation["selection"]
+    shares = ", ".join(f"{name} {share:.1%}" for name, share in escalation["escalated"].items())
+    return [
+        f"Cascade (`--escalate-band {escalation['band']:g}`, model.text_cascade): the {escalation['role']}'s"
+        " n-gram weight is chosen the same way, mean selection macro-F1 by weight: "
+        + ", ".join(f"{float(w):.1f} → {_fmt(v['mean'])}" for w, v in escalation["teacher_selection"].items())
+        + f" → **{escalation['ngram_weight']:.1f}**. Selection macro-F1 at 0.5, blended student alone"
+        f" {_fmt(sel['student']['mean'])}, cascade {_fmt(sel['cascade']['mean'])}. Posts escalated (INT8"
+        f" scores): {shares}. Calibration, thresholds and every `release` figure use the cascade's scores.",
+        "",
+    ]
 
 
 def render_model_card(ctx: dict[str, Any]) -> str:
@@ -874,6 +1010,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
         + ("" if any(c["ngram_weights"]) else " --no-blend")
+        + (f" --escalate-band {c['escalate_band']:g}" if c.get("escalate_band") is not None else "")
     )
     lines = [
         "# FeedGuard text model — model card",
@@ -936,6 +1073,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         + f" → released w = **{ctx['blend']['ngram_weight']:.1f}** (ties go to the smaller weight). "
         "Calibration, thresholds and every `release` figure use the blended scores.",
         "",
+        *_escalation_paragraph(ctx["blend"]),
         "## Release per label and split",
         "",
         per_label_table(rel, splits),

@@ -1,0 +1,56 @@
+"""The cascade's routing (model.text_cascade): which posts the slow model re-scores, and with what."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.bundle import RELEASE_DIR, load_bundle
+from model.text_cascade import CascadeTextClassifier, cascade_logits, check_band, escalated
+
+
+def test_a_post_is_escalated_when_any_label_is_near_the_boundary() -> None:
+    fast = np.array([[3.0, -4.0, -2.0], [3.0, -0.5, -2.0], [0.9, -4.0, 5.0], [-1.0, -1.0, -1.0]])
+    slow = np.full_like(fast, 7.0)
+    np.testing.assert_array_equal(escalated(fast, 1.0), [False, True, True, False])
+    np.testing.assert_array_equal(cascade_logits(fast, slow, 1.0), [fast[0], slow[1], slow[2], fast[3]])
+    # A band narrower than every logit escalates nothing; one wider than every logit, everything.
+    np.testing.assert_array_equal(cascade_logits(fast, slow, 0.1), fast)
+    np.testing.assert_array_equal(cascade_logits(fast, slow, 10.0), slow)
+    with pytest.raises(ValueError, match="must have the same shape"):
+        cascade_logits(fast, slow[:2], 1.0)
+
+
+@pytest.mark.parametrize("band", [0, -1.0, float("nan"), float("inf"), True, "1"])
+def test_a_band_that_is_not_a_positive_number_is_refused(band) -> None:
+    with pytest.raises(ValueError, match="'band' of here must be a positive number"):
+        check_band(band, "here")
+
+
+def test_the_slow_model_scores_exactly_the_posts_the_fast_one_is_unsure_of() -> None:
+    """The committed release is the fast model, its own encoder without the n-gram half the slow one."""
+    fast = load_bundle(RELEASE_DIR, intra_op_threads=1).classifier
+    slow = fast.encoder
+    posts = [
+        "今天和家人去公园散步，天气很好",
+        "面膜特价包邮，私聊下单",
+        "招代理，宝妈在家就能做，月入过万",
+        "又提新车了，感谢团队带飞",
+        "周末加班，好累",
+        "客户反馈又来了，回购第三次",
+    ]
+    alone = fast.logits(posts)
+    band = float(np.sort(np.abs(alone).min(axis=1))[len(posts) // 2])  # about half escalate
+    unsure = escalated(alone, band)
+    assert 0 < unsure.sum() < len(posts)
+    cascade = CascadeTextClassifier(fast, slow, band)
+    out = cascade.logits(posts)
+    np.testing.assert_allclose(out[~unsure], alone[~unsure], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        out[unsure], slow.logits([p for p, u in zip(posts, unsure, strict=True) if u]), atol=1e-6
+    )
+    np.testing.assert_allclose(cascade.predict_proba(posts), 1 / (1 + np.exp(-out)), atol=1e-12)
+    with pytest.raises(ValueError, match="'band' of CascadeTextClassifier must be a positive number"):
+        CascadeTextClassifier(fast, slow, -1.0)
+    with pytest.raises(ValueError, match=r"CascadeTextClassifier\.logits"):
+        cascade.logits(["fine", None])  # type: ignore[list-item]
