@@ -278,9 +278,14 @@ class Scorer:
         manifest = getattr(self.bundle, "manifest", None) or {}
         if manifest.get("version"):
             return str(manifest["version"])[:64]
-        # A release names no version: the model file's hash identifies it exactly.
-        model_sha = (manifest.get("files") or {}).get(manifest.get("model_file", ""), "")
-        return f"sha256:{model_sha[:12]}" if model_sha else "unknown"
+        # A release names no version: the hashes of all its files identify it. The model file's
+        # alone would not: two releases can share it and score differently (another policy, n-gram
+        # model or escalation model).
+        files = manifest.get("files") or {}
+        if not files:
+            return "unknown"
+        digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()
+        return f"sha256:{digest[:12]}"
 
     # ------------------------------------------------------------------ scoring
     def prepare(self, posts: Sequence[PostInput]) -> list[PostInput]:

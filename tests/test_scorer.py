@@ -250,3 +250,26 @@ def test_the_release_scores_and_its_state_reloads(tmp_path: Path) -> None:
     )[0]
     assert again.evidence["dup_accounts_image"] == 1
     assert any(reason["kind"] == "image_duplicate" for reason in again.reasons)
+
+
+@pytest.mark.skipif(
+    not HAS_RELEASE, reason="model/release has no manifest.json yet (the release build has not landed)"
+)
+def test_a_release_that_shares_its_model_file_but_scores_differently_gets_another_version(
+    tmp_path: Path,
+) -> None:
+    """Stored scores carry the version: a cascade around the same student must not pass for it."""
+    import shutil
+
+    from model.bundle import ESCALATION_FIELD, read_manifest, write_manifest
+
+    cascade = shutil.copytree(RELEASE_DIR, tmp_path / "cascade")
+    shutil.copy(cascade / "model.onnx", cascade / "escalation.onnx")
+    fields = {k: v for k, v in read_manifest(RELEASE_DIR).items() if k not in ("files", "format", "labels")}
+    escalation = {"model_file": "escalation.onnx", "band": 1.0, "ngram_weight": 0.0}
+    write_manifest(cascade, **fields, **{ESCALATION_FIELD: escalation})
+    released = Scorer.from_release(state_dir=tmp_path / "a", intra_op_threads=1).model_version
+    again = Scorer.from_release(state_dir=tmp_path / "b", intra_op_threads=1).model_version
+    other = Scorer.from_release(cascade, state_dir=tmp_path / "c", intra_op_threads=1).model_version
+    assert released == again and released.startswith("sha256:") and len(released) == 19
+    assert other != released
