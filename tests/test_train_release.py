@@ -8,6 +8,7 @@ model learns little in that time, which is not what is tested: the pipeline is.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -255,3 +256,10 @@ def test_an_escalation_band_makes_the_release_a_cascade_that_eval_reproduces(bui
         assert eval_metrics[split]["macro_f1"] == pytest.approx(built_metrics[split]["macro_f1"], abs=1e-9), (
             split
         )
+
+    # Without the cascade's served scores a stage that needs them stops and says how to recompute
+    # them, rather than falling back to the saved scores (which serving would not reproduce).
+    shutil.rmtree(built["work"] / "predictions" / "cascade_onnx_int8")
+    (built["work"] / "stages" / "calibrate.json").unlink()
+    with pytest.raises(ValueError, match=r"cascade_onnx_int8 is missing; delete .*blend\.json and rerun"):
+        build_release(built["data"], out, built["work"], cascade, report_dir=report, progress=False)

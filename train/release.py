@@ -651,7 +651,13 @@ class _Build:
         escalation = blend.get("escalation")
         if not escalation:
             return fast
-        if backend == "onnx_int8" and CASCADE_PREDICTIONS in preds:
+        if backend == "onnx_int8":
+            # Combining the saved INT8 scores would only approximate serving's (other batch-mates).
+            if CASCADE_PREDICTIONS not in preds:
+                raise ValueError(
+                    f"{self.work / 'predictions' / CASCADE_PREDICTIONS} is missing; delete"
+                    f" {self.stages.dir / 'blend.json'} and rerun the build to recompute it."
+                )
             return preds[CASCADE_PREDICTIONS]
         slow = blended(escalation["role"], escalation["ngram_weight"])
         return {name: cascade_logits(fast[name], slow[name], escalation["band"]) for name in fast}
