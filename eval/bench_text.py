@@ -78,9 +78,7 @@ def _time_single(predict: Callable[[list[str]], Any], texts: list[str]) -> np.nd
 def served_blend(work: Path, role: str, ngram_weight: float, max_length: int, threads: int | None = None):
     """A build's INT8 ``role`` as serving runs it: blended with the build's n-gram model at
     ``ngram_weight``, or the encoder alone at weight 0."""
-    from model.ngram_model import NgramModel
     from model.onnx_classifier import OnnxTextClassifier
-    from model.text_ensemble import BlendedTextClassifier
     from model.tokenizer import PostTokenizer
 
     work = Path(work)
@@ -90,9 +88,15 @@ def served_blend(work: Path, role: str, ngram_weight: float, max_length: int, th
         max_length,
         intra_op_threads=threads,
     )
-    if not ngram_weight:
-        return encoder
-    return BlendedTextClassifier(encoder, NgramModel.load(work / "baseline"), ngram_weight)
+    return _with_ngram(work, encoder, ngram_weight) if ngram_weight else encoder
+
+
+def _with_ngram(work: Path, encoder, ngram_weight: float):
+    """``encoder`` blended with the build's n-gram model (``WORK/baseline``) at ``ngram_weight``."""
+    from model.ngram_model import NgramModel
+    from model.text_ensemble import BlendedTextClassifier
+
+    return BlendedTextClassifier(encoder, NgramModel.load(Path(work) / "baseline"), ngram_weight)
 
 
 def served_release(work: Path, max_length: int, threads: int | None = None):
@@ -109,7 +113,8 @@ def served_release(work: Path, max_length: int, threads: int | None = None):
     weight = load_blend_weight(work)
     if not weight or not (work / "baseline").is_dir():
         return encoder, None
-    return encoder, served_blend(work, role, weight, max_length, threads)
+    # One ONNX session for both: the blend wraps the very encoder returned beside it.
+    return encoder, _with_ngram(work, encoder, weight)
 
 
 def served_cascade(work: Path, fast, max_length: int, threads: int | None = None):
