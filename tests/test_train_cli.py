@@ -32,6 +32,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--distill-alpha", "1.5"], "--distill-alpha must be in 0..1"),
         (["build", "--distill-splice", "5"], "--distill-splice must be in 0..4"),
         (["build", "--distill-embed", "-1"], "--distill-embed must be in 0..100"),
+        (["build", "--student-ema", "1"], "--student-ema must be in [0, 1)"),
         (["build", "--escalate-band", "0"], "--escalate-band must be in (0, 20]"),
         (["build", "--escalate-band", "25"], "--escalate-band must be in (0, 20]"),
         (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
@@ -99,3 +100,14 @@ def test_release_config_refuses_a_band_that_is_not_positive() -> None:
     ):
         ReleaseConfig(escalate_band=-1.0)
     assert ReleaseConfig().escalate_band is None  # a cascade is opt-in
+
+
+def test_a_student_seed_reseeds_the_student_alone() -> None:
+    """The teacher's run (and so its cached stage) keeps the build seed; the student's takes its own."""
+    from train.finetune import run_fingerprint
+    from train.release import ReleaseConfig
+
+    base, reseeded = ReleaseConfig(seed=13), ReleaseConfig(seed=13, student_seed=14)
+    assert base.student_config().seed == 13 and reseeded.student_config().seed == 14
+    assert run_fingerprint(reseeded.teacher_config()) == run_fingerprint(base.teacher_config())
+    assert run_fingerprint(reseeded.student_config()) != run_fingerprint(base.student_config())

@@ -190,6 +190,58 @@ def test_a_killed_run_resumes_to_exactly_the_same_weights(tokenizer, data, tmp_p
     assert load_result(tmp_path / "killed", "changed-config") is None
 
 
+def test_a_weight_averaged_run_selects_the_average_and_resumes_it_exactly(
+    tokenizer, data, tmp_path: Path
+) -> None:
+    train, selection = data
+    config = replace(CONFIG, ema_decay=0.9)
+    full = train_classifier(
+        make_module(tokenizer), tokenizer, train, selection, config, tmp_path / "full", progress=False
+    )
+    last = tmp_path / "full" / "checkpoints" / "step-0000008"
+    average = load_file(str(last / "average.safetensors"))
+    raw = load_file(str(last / "model.safetensors"))
+    kept = load_file(str(tmp_path / "full" / "best" / "model.safetensors"))
+    best = load_file(
+        str(tmp_path / "full" / "checkpoints" / f"step-{full.best_step:07d}" / "average.safetensors")
+    )
+    head = "head.weight"
+    # What the run evaluated and kept is the average at the best step, not the raw weights.
+    assert torch.equal(kept[head], best[head])
+    assert not torch.equal(average[head], raw[head])
+    assert "encoder.embeddings.word_embeddings.weight" not in average  # frozen, never averaged
+
+    def kill_at_6(step: int, total: int) -> None:
+        if step == 6:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_classifier(
+            make_module(tokenizer),
+            tokenizer,
+            train,
+            selection,
+            config,
+            tmp_path / "killed",
+            progress=False,
+            on_step=kill_at_6,
+        )
+    resumed = train_classifier(
+        make_module(tokenizer, seed=99),
+        tokenizer,
+        train,
+        selection,
+        config,
+        tmp_path / "killed",
+        progress=False,
+    )
+    again = load_file(str(tmp_path / "killed" / "checkpoints" / "step-0000008" / "average.safetensors"))
+    assert again.keys() == average.keys()
+    for key in average:
+        assert torch.equal(again[key], average[key]), key
+    assert [h["score"] for h in resumed.history] == [h["score"] for h in full.history]
+
+
 def test_training_learns_the_toy_task(tokenizer, data, tmp_path: Path) -> None:
     train, selection = data
     module = make_module(tokenizer)
@@ -339,6 +391,8 @@ def test_embedding_distillation_pulls_the_student_toward_the_teachers_post_vecto
     assert relative_gap(20.0) < 0.8 * relative_gap(0.0)
     with pytest.raises(ValueError, match="'distill_embed' parameter of TrainConfig must be in \\[0, 100\\]"):
         replace(CONFIG, distill_embed=-1.0)
+    with pytest.raises(ValueError, match="'ema_decay' parameter of TrainConfig must be in \\[0, 1\\)"):
+        replace(CONFIG, ema_decay=1.0)
 
 
 def test_a_new_knob_at_its_neutral_value_keeps_finished_runs_cached() -> None:
@@ -346,10 +400,9 @@ def test_a_new_knob_at_its_neutral_value_keeps_finished_runs_cached() -> None:
     field must not change it for runs that do not use the field (a changed value here means every
     finished build would retrain its teacher). Pinned from the code before ``distill_splice``."""
     assert run_fingerprint(TrainConfig(), inputs="x", layers=4) == "5d07b1d7f7716313"
-    assert (
-        run_fingerprint(replace(TrainConfig(), distill_splice=0.5), inputs="x", layers=4)
-        != "5d07b1d7f7716313"
-    )
+    for knob, value in (("distill_splice", 0.5), ("distill_embed", 0.25), ("ema_decay", 0.999)):
+        changed = replace(TrainConfig(), **{knob: value})
+        assert run_fingerprint(changed, inputs="x", layers=4) != "5d07b1d7f7716313", knob
 
 
 def test_spread_layers_keeps_the_last_layer() -> None:

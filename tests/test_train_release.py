@@ -198,13 +198,16 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     ):
         assert f"stage {stage}: cached" in log, stage
     teacher_before = (built["work"] / "stages" / "teacher.json").read_text()
-    changed = replace(CONFIG, student=replace(TINY, max_steps=20), bench=False)
+    changed = replace(CONFIG, student=replace(TINY, max_steps=20, ema_decay=0.9), student_seed=7, bench=False)
     build_release(
         built["data"], built["out"], built["work"], changed, report_dir=built["report"], progress=False
     )
     assert (built["work"] / "stages" / "teacher.json").read_text() == teacher_before
     student = json.loads((built["work"] / "stages" / "student.json").read_text())["outputs"]
     assert student["steps"] == 20
+    card = (built["out"] / CARD_FILE).read_text(encoding="utf-8")
+    assert "--student-ema 0.9 " in card and "weights averaged with decay 0.9" in card
+    assert f"--seed {CONFIG.seed} --student-seed 7 " in card
     load_bundle(built["out"])  # the rebuilt release is consistent
 
 

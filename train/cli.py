@@ -98,6 +98,20 @@ def build(
             " student's loss (default: train.release.ReleaseConfig's, none)."
         ),
     ] = None,
+    student_seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the student's training alone (default: --seed); retrains the student on a cached"
+            " teacher, to see how far its figures move by chance."
+        ),
+    ] = None,
+    student_ema: Annotated[
+        float | None,
+        typer.Option(
+            help="Keep a moving average of the student's weights with this decay (train.averaging) and"
+            " select and release it instead of the raw weights (default: train.release.ReleaseConfig's, none)."
+        ),
+    ] = None,
     escalate_band: Annotated[
         float | None,
         typer.Option(
@@ -156,6 +170,10 @@ def build(
         _fail(f"--distill-alpha must be in 0..1 (1: soft labels only); got {distill_alpha}.")
     if distill_embed is not None and not 0 <= distill_embed <= 100:
         _fail(f"--distill-embed must be in 0..100 (0: no embedding matching); got {distill_embed}.")
+    if student_ema is not None and not 0 <= student_ema < 1:
+        _fail(
+            f"--student-ema must be in [0, 1) (0: no averaging; 0.999 averages ~1,000 steps); got {student_ema}."
+        )
     if distill_splice is not None and not 0 <= distill_splice <= 4:
         _fail(f"--distill-splice must be in 0..4 (spliced posts per batch post); got {distill_splice}.")
     if escalate_band is not None and not 0 < escalate_band <= 20:
@@ -169,6 +187,7 @@ def build(
         base,
         size=size,
         seed=seed,
+        student_seed=student_seed,
         budget_minutes=budget_minutes,
         teacher_layers=teacher_layers,
         student_layers=student_layers,
@@ -186,6 +205,7 @@ def build(
             distill_alpha=base.student.distill_alpha if distill_alpha is None else distill_alpha,
             distill_splice=base.student.distill_splice if distill_splice is None else distill_splice,
             distill_embed=base.student.distill_embed if distill_embed is None else distill_embed,
+            ema_decay=base.student.ema_decay if student_ema is None else student_ema,
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
         escalate_band=escalate_band,

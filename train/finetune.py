@@ -79,6 +79,9 @@ class TrainConfig:
     #: Distillation: weight of matching the teacher's post embedding (the pooled vector the head
     #: reads; mean squared error relative to the teacher vectors' mean square). 0 leaves it out.
     distill_embed: float = 0.0
+    #: Decay of a moving average of the weights (train.averaging) that is evaluated, selected and
+    #: saved in place of the raw weights. 0 keeps the raw weights.
+    ema_decay: float = 0.0
     keep_checkpoints: int = 2
     #: CPU threads for torch: a number fixes it; None tunes it while training (see ThreadTuner).
     threads: int | None = None
@@ -106,6 +109,10 @@ class TrainConfig:
         if not 0.0 <= self.distill_embed <= 100.0:
             raise ValueError(
                 f"The 'distill_embed' parameter of TrainConfig must be in [0, 100]; got {self.distill_embed!r} instead."
+            )
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(
+                f"The 'ema_decay' parameter of TrainConfig must be in [0, 1); got {self.ema_decay!r} instead."
             )
         if not 0.0 <= self.distill_splice <= 4.0:
             raise ValueError(
@@ -309,7 +316,9 @@ class ThreadTuner:
 
 
 # ------------------------------------------------------------------------ checkpoints
-def _save_checkpoint(directory: Path, module, optimizer, state: dict[str, Any], teacher_logits) -> None:
+def _save_checkpoint(
+    directory: Path, module, optimizer, state: dict[str, Any], teacher_logits, average=None
+) -> None:
     import torch
     from safetensors.torch import save_file
 
@@ -342,6 +351,8 @@ def _save_checkpoint(directory: Path, module, optimizer, state: dict[str, Any], 
     )
     if teacher_logits is not None:
         np.save(tmp / "teacher_logits.npy", teacher_logits, allow_pickle=False)
+    if average is not None:
+        save_file(average.state_dict(), str(tmp / "average.safetensors"))
     (tmp / "state.json").write_text(
         json.dumps({"format": CHECKPOINT_FORMAT, **state}, indent=1), encoding="utf-8"
     )
@@ -350,7 +361,9 @@ def _save_checkpoint(directory: Path, module, optimizer, state: dict[str, Any], 
     tmp.rename(directory)
 
 
-def _load_checkpoint(directory: Path, module, optimizer) -> tuple[dict[str, Any], np.ndarray | None]:
+def _load_checkpoint(
+    directory: Path, module, optimizer, average=None
+) -> tuple[dict[str, Any], np.ndarray | None]:
     import torch
     from safetensors.torch import load_file
 
@@ -371,6 +384,11 @@ def _load_checkpoint(directory: Path, module, optimizer) -> tuple[dict[str, Any]
     torch.set_rng_state(tensors["__rng_cpu"])
     if "__rng_cuda" in tensors and torch.cuda.is_available():
         torch.cuda.set_rng_state(tensors["__rng_cuda"])
+    if average is not None:
+        average_path = directory / "average.safetensors"
+        if not average_path.is_file():
+            raise ValueError(f"Checkpoint {directory} has no weight average; delete it to restart the run.")
+        average.load_state_dict(load_file(str(average_path)))
     teacher_path = directory / "teacher_logits.npy"
     teacher_logits = np.load(teacher_path, allow_pickle=False) if teacher_path.is_file() else None
     return json.loads((directory / "state.json").read_text(encoding="utf-8")), teacher_logits
@@ -398,7 +416,7 @@ def latest_checkpoint(run_dir: Path, fingerprint: str) -> Path | None:
 
 #: Knobs added after builds were cached, with the value that leaves training as it was: at that
 #: value they stay out of the fingerprint, so adding one does not retrain every finished run.
-_FINGERPRINT_NEUTRAL = {"distill_splice": 0.0, "distill_embed": 0.0}
+_FINGERPRINT_NEUTRAL = {"distill_splice": 0.0, "distill_embed": 0.0, "ema_decay": 0.0}
 
 
 def run_fingerprint(config: TrainConfig, **inputs: Any) -> str:
@@ -496,6 +514,7 @@ def _train(
 ) -> TrainResult:
     from model.text_classifier import module_logits, module_pooled
     from train.augment import splice_posts
+    from train.averaging import WeightAverage
 
     torch.manual_seed(config.seed)
     device = device_for_training()
@@ -507,6 +526,7 @@ def _train(
     if config.freeze_embeddings:
         log.info("froze %d word-embedding parameters", _freeze_word_embeddings(module))
     optimizer = torch.optim.AdamW(_param_groups(module, config))
+    average = WeightAverage(module, config.ema_decay) if config.ema_decay else None
     base_lrs = [g["lr"] for g in optimizer.param_groups]
 
     n = len(train)
@@ -543,7 +563,7 @@ def _train(
     if not resume and (out_dir / "checkpoints").exists():
         shutil.rmtree(out_dir / "checkpoints")
     if checkpoint is not None:
-        state, cached = _load_checkpoint(checkpoint, module, optimizer)
+        state, cached = _load_checkpoint(checkpoint, module, optimizer, average)
         if teacher is not None and cached is not None and cached.shape == teacher_logits.shape:
             teacher_logits = cached
         log.info("resumed from %s (step %d)", checkpoint, state["step"])
@@ -588,7 +608,7 @@ def _train(
 
     def save_checkpoint() -> None:
         path = out_dir / "checkpoints" / f"step-{state['step']:07d}"
-        _save_checkpoint(path, module, optimizer, state, teacher_logits)
+        _save_checkpoint(path, module, optimizer, state, teacher_logits, average)
         for old in _checkpoints(out_dir)[: -config.keep_checkpoints]:
             shutil.rmtree(old)
 
@@ -697,6 +717,8 @@ def _train(
                     [p for g in optimizer.param_groups for p in g["params"]], config.grad_clip
                 )
             optimizer.step()
+            if average is not None:
+                average.update()
             tuner.after(local_step, tokens)
             state["step"] += 1
             state["position"] += 1
@@ -738,7 +760,8 @@ def _train(
                 config.time_budget_s is not None and state["elapsed_s"] > config.time_budget_s * 1.05
             )
             if state["step"] % config.eval_every == 0 or done or over_budget:
-                ev = evaluate()
+                with _selected_weights(average):
+                    ev = evaluate()
                 record = {"step": state["step"], **ev}
                 state["elapsed_s"] = elapsed_before + (time.perf_counter() - start)
                 if config.time_budget_s is not None and state.get("plan_from"):
@@ -764,7 +787,8 @@ def _train(
                     state.update(
                         best_score=ev["score"], best_loss=ev["loss"], best_step=state["step"], bad_evals=0
                     )
-                    save_module(module, out_dir / "best")
+                    with _selected_weights(average):
+                        save_module(module, out_dir / "best")
                 else:
                     state["bad_evals"] += 1
                 if state["bad_evals"] >= config.patience:
@@ -798,6 +822,13 @@ def _train(
     )
     log.info("done: %s; best step %d score %.4f", stopped, result.best_step, result.best_score)
     return result
+
+
+def _selected_weights(average):
+    """The weights a run evaluates and keeps: the moving average when there is one, else the module's."""
+    from contextlib import nullcontext
+
+    return average.applied() if average is not None else nullcontext()
 
 
 def _replan(state: dict[str, Any], budget_s: float, cap: int) -> int:

@@ -70,6 +70,9 @@ class ReleaseConfig:
 
     size: str = "default"
     seed: int = 13
+    #: Seed of the student's run alone (None: ``seed``), so a student can be retrained on a cached
+    #: teacher with another seed: how far its figures move that way is the noise any change must beat.
+    student_seed: int | None = None
     #: Training wall-clock budget in minutes for teacher + student together (None: epoch caps only).
     budget_minutes: float | None = None
     teacher_share: float = 0.65
@@ -152,7 +155,8 @@ class ReleaseConfig:
 
     def student_config(self) -> TrainConfig:
         budget = self.budget_minutes * 60 * (1 - self.teacher_share) if self.budget_minutes else None
-        return replace(self.student, seed=self.seed, time_budget_s=budget, max_length=self.teacher.max_length)
+        seed = self.seed if self.student_seed is None else self.student_seed
+        return replace(self.student, seed=seed, time_budget_s=budget, max_length=self.teacher.max_length)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -1007,11 +1011,16 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     embed = f"--distill-embed {embedded:g} " if embedded else ""
     if embedded:
         student_notes += f", post-embedding matching weight {embedded:g}"
+    student_seed = f" --student-seed {c['student_seed']}" if c.get("student_seed") is not None else ""
+    averaged = c["student"].get("ema_decay", 0.0)
+    ema = f"--student-ema {averaged:g} " if averaged else ""
+    if averaged:
+        student_notes += f", weights averaged with decay {averaged:g} (train.averaging)"
     cmd_build = (
-        f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{budget}{steps}{threads} "
+        f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
-        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}"
+        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}"
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
@@ -1063,7 +1072,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in _split_sizes(dm).items()) + ".",
         f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
         f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'}).",
-        f"- Build seed {c['seed']}.",
+        f"- Build seed {c['seed']}"
+        + (f", student's run seeded {c['student_seed']}." if c.get("student_seed") is not None else "."),
         "",
         "## Models compared (threshold 0.5 on raw scores; `release` calibrated at policy thresholds)",
         "",
