@@ -135,6 +135,40 @@ class Killed(Exception):
     pass
 
 
+def _kill_at_6_and_resume(tokenizer, data, config: TrainConfig, run_dir: Path):
+    """Train until step 6, die there (the last checkpoint is step 4), then resume in a fresh module."""
+    train, selection = data
+
+    def kill_at_6(step: int, total: int) -> None:
+        if step == 6:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_classifier(
+            make_module(tokenizer),
+            tokenizer,
+            train,
+            selection,
+            config,
+            run_dir,
+            fingerprint="f",
+            progress=False,
+            on_step=kill_at_6,
+        )
+    assert latest_checkpoint(run_dir, "f").name == "step-0000004"
+    # A fresh process would rebuild the module from scratch; the checkpoint brings it back.
+    return train_classifier(
+        make_module(tokenizer, seed=99),
+        tokenizer,
+        train,
+        selection,
+        config,
+        run_dir,
+        fingerprint="f",
+        progress=False,
+    )
+
+
 def test_a_killed_run_resumes_to_exactly_the_same_weights(tokenizer, data, tmp_path: Path) -> None:
     train, selection = data
     full = train_classifier(
@@ -148,36 +182,8 @@ def test_a_killed_run_resumes_to_exactly_the_same_weights(tokenizer, data, tmp_p
         progress=False,
     )
     assert full.steps == 8 and full.stopped == "reached 8 steps"
-
-    def kill_at_6(step: int, total: int) -> None:
-        if step == 6:
-            raise Killed
-
-    with pytest.raises(Killed):
-        train_classifier(
-            make_module(tokenizer),
-            tokenizer,
-            train,
-            selection,
-            CONFIG,
-            tmp_path / "killed",
-            fingerprint="f",
-            progress=False,
-            on_step=kill_at_6,
-        )
-    assert latest_checkpoint(tmp_path / "killed", "f").name == "step-0000004"
+    resumed = _kill_at_6_and_resume(tokenizer, data, CONFIG, tmp_path / "killed")
     assert latest_checkpoint(tmp_path / "killed", "other") is None
-    # A fresh process would rebuild the module from scratch; the checkpoint brings it back.
-    resumed = train_classifier(
-        make_module(tokenizer, seed=99),
-        tokenizer,
-        train,
-        selection,
-        CONFIG,
-        tmp_path / "killed",
-        fingerprint="f",
-        progress=False,
-    )
     assert resumed.steps == 8
     a = load_file(str(tmp_path / "full" / "checkpoints" / "step-0000008" / "model.safetensors"))
     b = load_file(str(tmp_path / "killed" / "checkpoints" / "step-0000008" / "model.safetensors"))
@@ -196,7 +202,14 @@ def test_a_weight_averaged_run_selects_the_average_and_resumes_it_exactly(
     train, selection = data
     config = replace(CONFIG, ema_decay=0.9)
     full = train_classifier(
-        make_module(tokenizer), tokenizer, train, selection, config, tmp_path / "full", progress=False
+        make_module(tokenizer),
+        tokenizer,
+        train,
+        selection,
+        config,
+        tmp_path / "full",
+        fingerprint="f",
+        progress=False,
     )
     last = tmp_path / "full" / "checkpoints" / "step-0000008"
     average = load_file(str(last / "average.safetensors"))
@@ -210,31 +223,7 @@ def test_a_weight_averaged_run_selects_the_average_and_resumes_it_exactly(
     assert torch.equal(kept[head], best[head])
     assert not torch.equal(average[head], raw[head])
     assert "encoder.embeddings.word_embeddings.weight" not in average  # frozen, never averaged
-
-    def kill_at_6(step: int, total: int) -> None:
-        if step == 6:
-            raise Killed
-
-    with pytest.raises(Killed):
-        train_classifier(
-            make_module(tokenizer),
-            tokenizer,
-            train,
-            selection,
-            config,
-            tmp_path / "killed",
-            progress=False,
-            on_step=kill_at_6,
-        )
-    resumed = train_classifier(
-        make_module(tokenizer, seed=99),
-        tokenizer,
-        train,
-        selection,
-        config,
-        tmp_path / "killed",
-        progress=False,
-    )
+    resumed = _kill_at_6_and_resume(tokenizer, data, config, tmp_path / "killed")
     again = load_file(str(tmp_path / "killed" / "checkpoints" / "step-0000008" / "average.safetensors"))
     assert again.keys() == average.keys()
     for key in average:
