@@ -23,7 +23,7 @@ UPDATES_KEY = "__updates"
 class WeightAverage:
     """Exponential moving average of ``module``'s parameters that require gradients.
 
-    The decay warms up as ``min(decay, (1 + t) / (10 + t))`` after ``t`` updates, so the first
+    The ``t``-th update (from 1) uses ``min(decay, (1 + t) / (10 + t))``, so the first
     steps (the freshly initialised head) do not linger in the average for thousands of steps.
     """
 
