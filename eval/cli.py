@@ -6,7 +6,8 @@ re-scored by its escalation model when it is a cascade, through
 the dataset's ``test``, ``evasion`` and ``real_normal`` splits and the hand-written dev
 set, and puts it next to the other models of the build that produced it (baseline,
 PyTorch teacher and student, INT8 teacher and student, read from ``WORK/predictions``)
-when ``--work`` is given.
+when ``--work`` is given. ``--holdout FILE`` adds labelled posts kept outside this repository
+(:mod:`eval.holdout`), with or without ``--data``: the command an outside judge of a release runs.
 Bad input exits with code 2 and one line on stderr.
 """
 
@@ -40,7 +41,16 @@ def _fail(message: str) -> None:
 
 @app.command("eval")
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", help="Dataset build dir (feedguard data build --out DIR).")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Dataset build dir (feedguard data build --out DIR).")
+    ] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON Lines of labelled posts kept outside this repository: 'text' and 'labels' on each"
+            " line, 'id' and 'tricks' optional."
+        ),
+    ] = None,
     release: Annotated[Path | None, typer.Option(help="Release dir (default model/release).")] = None,
     work: Annotated[
         Path | None, typer.Option(help="The release build's work dir, to compare its other models.")
@@ -51,6 +61,7 @@ def evaluate(
     threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: all cores).")] = None,
 ) -> None:
     """Write the evaluation report for the release (and the build's other models)."""
+    from eval.holdout import HOLDOUT_SPLIT, load_holdout
     from eval.text_report import (
         BUILD_SPLIT_ORDER,
         ModelScores,
@@ -62,7 +73,9 @@ def evaluate(
     from model.bundle import ESCALATION_FIELD, NGRAM_WEIGHT_FIELD, RELEASE_DIR, load_bundle
     from model.policy import Policy
 
-    if not (data / "dataset" / "dataset_dict.json").is_file():
+    if data is None and holdout is None:
+        _fail("pass --data (a dataset build), --holdout (labelled posts as JSON Lines), or both.")
+    if data is not None and not (data / "dataset" / "dataset_dict.json").is_file():
         _fail(
             f"--data must be a dataset build (DIR/dataset); got {str(data)!r} (run `feedguard data build`)."
         )
@@ -73,7 +86,9 @@ def evaluate(
     try:
         bundle = load_bundle(release or RELEASE_DIR, intra_op_threads=threads)
         policy = Policy.load(bundle.policy_path)
-        splits = load_eval_splits(data, SPLITS)
+        splits = load_eval_splits(data, SPLITS) if data is not None else {}
+        if holdout is not None:
+            splits[HOLDOUT_SPLIT] = load_holdout(holdout)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     release_scores = {
