@@ -125,7 +125,7 @@ def evaluate(
     for name in BUILD_SPLIT_ORDER:
         if name in release_metrics:
             m = release_metrics[name]
-            typer.echo(
-                f"{name}: macro-F1 {m['macro_f1']:.3f}, normal posts flagged {m['normal_flag_rate']:.2%} ({m['rows']} posts)"
-            )
+            has_positives = any(per["support"] for per in m["per_label"].values())
+            f1 = f"macro-F1 {m['macro_f1']:.3f}" if has_positives else "no seller posts (all normal)"
+            typer.echo(f"{name}: {f1}, normal posts flagged {m['normal_flag_rate']:.2%} ({m['rows']} posts)")
     typer.echo(f"report: {out / 'README.md'}")

@@ -229,7 +229,12 @@ def comparison_table(metrics: Mapping[str, Mapping[str, Any]], splits: Sequence[
 
 
 def per_label_table(metrics: Mapping[str, Any], splits: Sequence[str]) -> str:
-    """One model: per split and label, precision / recall / F1 / support, plus the normal-post flag rate."""
+    """One model: per split and label, precision / recall / F1 / support, plus the normal-post flag rate.
+
+    A label with no positives in a split (every label of ``real_normal``) gets "–" for all three:
+    its precision is 0 or 1 by whether anything was flagged and its recall 1 by convention, which
+    read as results; the flag-rate column is what that split measures.
+    """
     lines = [
         "| split | label | precision | recall | F1 | positives | normal posts flagged |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -240,8 +245,9 @@ def per_label_table(metrics: Mapping[str, Any], splits: Sequence[str]) -> str:
             continue
         for label in LABELS:
             pl = m["per_label"][label]
+            prf = [_f(pl[k]) if pl["support"] else "–" for k in ("precision", "recall", "f1")]
             lines.append(
-                f"| {s} | {label} | {_f(pl['precision'])} | {_f(pl['recall'])} | {_f(pl['f1'])} | "
+                f"| {s} | {label} | {' | '.join(prf)} | "
                 f"{pl['support']} | {_f(m['normal_flag_rate'] * 100, 2)} % |"
             )
     return "\n".join(lines)

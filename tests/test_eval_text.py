@@ -21,7 +21,7 @@ from eval.text_metrics import (
     threshold_vector,
     top_scored_negatives,
 )
-from eval.text_report import EvalSplit, ModelScores, write_text_report
+from eval.text_report import EvalSplit, ModelScores, per_label_table, write_text_report
 from model.labels import EVASION_TRICKS, LABELS
 
 Y = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0]], dtype=float)
@@ -207,3 +207,17 @@ def test_bench_table_lists_every_backend() -> None:
     assert "| ONNX INT8 student | 400 | 8.0 | 150 | 3.0 | 5.0 | 2.0 (n=6) | 4.0 (n=4) |" in table
     # A result from before calls of 32 were timed shows a dash there, not a made-up figure.
     assert "| PyTorch FP32 teacher | 50 | 1.0 | – | 40.0 | 60.0 | 30.0 (n=6) | – |" in table
+
+
+def test_a_label_without_positives_shows_no_precision_recall_or_f1() -> None:
+    """real_normal has no positives: 0/1 precision and conventional recall 1 must not read as results."""
+    y = np.zeros((4, 3))
+    probs = np.array([[0.9, 0.1, 0.1], [0.1, 0.1, 0.1], [0.1, 0.1, 0.1], [0.1, 0.1, 0.1]])
+    metrics = {
+        "real_normal": label_metrics(y, probs) | {"normal_flag_rate": flag_rate(probs, 0.5, y)},
+        "test": label_metrics(Y, P) | {"normal_flag_rate": flag_rate(P, 0.5, Y)},
+    }
+    rows = per_label_table(metrics, ["test", "real_normal"]).splitlines()
+    assert "| real_normal | hard_sell | – | – | – | 0 | 25.00 % |" in rows
+    assert "| real_normal | fake_proof | – | – | – | 0 | 25.00 % |" in rows
+    assert "| test | hard_sell | 0.500 | 0.500 | 0.500 | 2 | 50.00 % |" in rows
