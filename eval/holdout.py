@@ -79,7 +79,9 @@ def load_holdout(path: Path) -> EvalSplit:
     if not path.is_file():
         raise HoldoutError(path, [(0, "no such file; --holdout takes a JSON Lines file of labelled posts")])
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a file saved by an editor that writes a byte-order mark still reads from line 1.
+        # split("\n"), not splitlines(): a post may hold U+2028 or U+0085, which splitlines breaks on.
+        lines = path.read_text(encoding="utf-8-sig").split("\n")
     except UnicodeDecodeError as err:
         raise HoldoutError(path, [(0, f"not UTF-8 text ({err.reason} at byte {err.start})")]) from None
     texts: list[str] = []

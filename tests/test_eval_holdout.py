@@ -31,13 +31,13 @@ def test_rows_become_the_holdout_split_in_file_order(tmp_path: Path) -> None:
                 {"text": "碧螺春 私我", "labels": ["hard_sell"], "tricks": ["pinyin"], "note": "ignored"}
             ),
             "",
-            json.dumps({"id": "b", "text": "周末去爬山", "labels": []}),
+            json.dumps({"id": "b", "text": "周末去爬山\u2028下山吃饭", "labels": []}, ensure_ascii=False),
             json.dumps({"id": "c", "text": "跟我干月入三万 晒单", "labels": ["recruitment", "fake_proof"]}),
         ],
     )
     split = load_holdout(path)
     assert split.name == HOLDOUT_SPLIT
-    assert split.texts == ["碧螺春 私我", "周末去爬山", "跟我干月入三万 晒单"]
+    assert split.texts == ["碧螺春 私我", "周末去爬山\u2028下山吃饭", "跟我干月入三万 晒单"]
     np.testing.assert_array_equal(split.y, [[1, 0, 0], [0, 0, 0], [0, 1, 1]])
     assert split.tricks == [("pinyin",), (), ()]
 
@@ -45,6 +45,12 @@ def test_rows_become_the_holdout_split_in_file_order(tmp_path: Path) -> None:
 def test_a_file_without_trick_names_reports_no_trick_recall(tmp_path: Path) -> None:
     path = _write(tmp_path / "h.jsonl", [json.dumps({"text": "你好", "labels": []})])
     assert load_holdout(path).tricks == []
+
+
+def test_a_byte_order_mark_does_not_break_the_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": "私我", "labels": ["hard_sell"]}).encode() + b"\n")
+    np.testing.assert_array_equal(load_holdout(path).y, [[1, 0, 0]])
 
 
 @pytest.mark.parametrize(
