@@ -233,7 +233,8 @@ def load_extra_rows(path: Path) -> list[dict[str, Any]]:
                 f"The 'extra_sources' directory {str(path)!r} holds no *.jsonl files and no saved dataset."
             )
         for f in files:
-            for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            # split("\n"), not splitlines(): export-decisions writes U+2028 and U+0085 raw inside posts.
+            for n, line in enumerate(f.read_text(encoding="utf-8").split("\n"), 1):
                 if line.strip():
                     try:
                         records.append((f"{f}:{n}", json.loads(line)))

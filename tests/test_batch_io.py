@@ -24,7 +24,9 @@ from serve.batch.io import (
     detect_format,
     iter_records,
     parse_record,
+    read_rejects,
     split_lines,
+    write_rejects,
 )
 from serve.batch.job import BatchConfig
 from serve.batch.prepare import prepare_record
@@ -278,3 +280,14 @@ def test_time_zones_other_than_utc_are_the_same_instant() -> None:
     east = datetime(2026, 11, 17, 17, 0, tzinfo=timezone(timedelta(hours=8)))
     a, b = parse_record({**GOOD, "created_at": east}, "x"), parse_record(GOOD, "x")
     assert isinstance(a, PostRecord) and isinstance(b, PostRecord) and a.created_at == b.created_at
+
+
+def test_rejects_round_trip_a_record_holding_line_separators(tmp_path: Path) -> None:
+    """A reject keeps the raw record, U+2028 and U+0085 included; each must stay one line."""
+    rejects = [
+        Reject("dump.jsonl:3", "p1", "text", "not a string", '{"text": 5, "note": "a\u2028b"}'),
+        Reject("dump.jsonl:4", None, "id", "missing", '{"text": "x\u0085y"}'),
+    ]
+    uri = str(tmp_path / "rejects.jsonl")
+    write_rejects(uri, rejects)
+    assert read_rejects(uri) == [r.to_dict() for r in rejects]

@@ -152,7 +152,9 @@ def test_extra_sources_are_added_to_train(tmp_path: Path) -> None:
     extra.mkdir()
     rows = [
         {"text": "审核确认：招代理零门槛，宝妈在家就能做，私我", "labels": ["recruitment"]},
-        {"text": "审核清除：我家楼下新开的面馆挺好吃", "labels": []},
+        # A raw U+2028 (json.dumps(ensure_ascii=False) writes it as is, as export-decisions does):
+        # reading the file with splitlines() cut this row in two.
+        {"text": "审核清除：我家楼下新开的面馆\u2028挺好吃", "labels": []},
     ]
     (extra / "2024-05.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
     out = build_with_plan(tmp_path / "b", TINY, size="tiny", seed=5, extra_sources=[extra])

@@ -416,4 +416,5 @@ def read_rejects(uri: str) -> list[dict[str, Any]]:
     fs, path = filesystem(uri)
     with fs.open_input_stream(path) as handle:
         text = handle.read().decode("utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    # split("\n"), not splitlines(): write_rejects keeps U+2028 and U+0085 raw inside a record.
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
