@@ -36,7 +36,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from model.labels import EVASION_TRICKS, LABELS
+from model.labels import EVASION_TRICKS, LABELS, labels_to_matrix
 
 #: Where the dev set lives in the repository.
 DEFAULT_PATH: Path = Path(__file__).resolve().parent / "devset" / "dev.jsonl"
@@ -157,11 +157,7 @@ def label_matrix(rows: Sequence[DevRow]) -> np.ndarray:
 
     Metrics in eval/ compare it with a scorer's ``(n, 3)`` probabilities column by column.
     """
-    matrix = np.zeros((len(rows), len(LABELS)), dtype=np.int8)
-    for i, row in enumerate(rows):
-        for label in row["labels"]:
-            matrix[i, LABELS.index(label)] = 1
-    return matrix
+    return labels_to_matrix([row["labels"] for row in rows]).astype(np.int8)
 
 
 def summarize(rows: Sequence[DevRow]) -> dict[str, Any]:

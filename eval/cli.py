@@ -65,6 +65,7 @@ def evaluate(
     from eval.text_report import (
         BUILD_SPLIT_ORDER,
         ModelScores,
+        has_positives,
         load_eval_splits,
         load_predictions,
         release_note,
@@ -125,7 +126,6 @@ def evaluate(
     for name in BUILD_SPLIT_ORDER:
         if name in release_metrics:
             m = release_metrics[name]
-            has_positives = any(per["support"] for per in m["per_label"].values())
-            f1 = f"macro-F1 {m['macro_f1']:.3f}" if has_positives else "no seller posts (all normal)"
+            f1 = f"macro-F1 {m['macro_f1']:.3f}" if has_positives(m) else "no seller posts (all normal)"
             typer.echo(f"{name}: {f1}, normal posts flagged {m['normal_flag_rate']:.2%} ({m['rows']} posts)")
     typer.echo(f"report: {out / 'README.md'}")

@@ -21,10 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from eval.text_report import EvalSplit
-from model.labels import EVASION_TRICKS, LABELS
+from model.labels import EVASION_TRICKS, LABELS, labels_to_matrix
 
 #: The split name the report and metrics.json give the holdout.
 HOLDOUT_SPLIT = "holdout"
@@ -109,9 +107,5 @@ def load_holdout(path: Path) -> EvalSplit:
         raise HoldoutError(path, problems)
     if not texts:
         raise HoldoutError(path, [(0, "has no posts")])
-    y = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-    for i, names in enumerate(labels):
-        for name in names:
-            y[i, LABELS.index(name)] = 1.0
     # No trick names anywhere: leave per-trick recall out rather than report six empty columns.
-    return EvalSplit(HOLDOUT_SPLIT, texts, y, tricks if any(tricks) else [])
+    return EvalSplit(HOLDOUT_SPLIT, texts, labels_to_matrix(labels), tricks if any(tricks) else [])

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from eval.text_metrics import confusion, pr_curves, split_summary, top_scored_negatives
-from model.labels import EVASION_TRICKS, LABELS
+from model.labels import EVASION_TRICKS, LABELS, labels_to_matrix
 
 #: How the report names the splits, and what each one answers.
 SPLIT_NOTES = {
@@ -66,11 +66,7 @@ def _label_matrix(ds) -> np.ndarray:
         return np.stack([np.asarray(ds[label], dtype=np.float32) for label in LABELS], axis=1).reshape(
             -1, len(LABELS)
         )
-    y = np.zeros((len(ds), len(LABELS)), dtype=np.float32)
-    for i, labels in enumerate(ds["labels"]):
-        for label in labels:
-            y[i, LABELS.index(label)] = 1.0
-    return y
+    return labels_to_matrix(ds["labels"])
 
 
 def load_eval_splits(
@@ -102,14 +98,10 @@ def load_eval_splits(
     except ImportError:
         return out
     rows = load_devset()
-    y = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
-    for i, row in enumerate(rows):
-        for label in row["labels"]:
-            y[i, LABELS.index(label)] = 1.0
     out["dev"] = EvalSplit(
         "dev",
         [r["text"] for r in rows],
-        y,
+        labels_to_matrix([r["labels"] for r in rows]),
         [tuple(r.get("tricks") or ()) for r in rows],
         [str(r.get("kind") or "") for r in rows],
     )
@@ -226,6 +218,15 @@ def comparison_table(metrics: Mapping[str, Mapping[str, Any]], splits: Sequence[
                 cells.append(_f(m["macro_f1"]))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def has_positives(summary: Mapping[str, Any]) -> bool:
+    """Whether a split summary (``split_summary``) has any labelled post.
+
+    Without one (``real_normal``) its macro-F1 is a convention, not a result: the card's headline
+    and ``feedguard eval`` print the split's flag rate instead.
+    """
+    return any(per["support"] for per in summary["per_label"].values())
 
 
 def per_label_table(metrics: Mapping[str, Any], splits: Sequence[str]) -> str:

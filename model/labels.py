@@ -7,7 +7,11 @@ training and serving.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Multi-label heads of the text model, in the column order of every score matrix.
 LABELS: Final[tuple[str, ...]] = ("hard_sell", "recruitment", "fake_proof")
@@ -40,3 +44,20 @@ def check_label(name: str) -> str:
     if name not in LABELS:
         raise ValueError(f"The label {name!r} is not one of {', '.join(LABELS)}.")
     return name
+
+
+def labels_to_matrix(label_lists: Sequence[Sequence[str]]) -> np.ndarray:
+    """``[["hard_sell"], [], ...]`` -> 0/1 float32 matrix in :data:`LABELS` column order.
+
+    The one conversion from label names to targets: training, evaluation and the dev set read
+    the same columns, and an unknown name is refused here rather than dropped.
+    """
+    import numpy as np
+
+    y = np.zeros((len(label_lists), len(LABELS)), dtype=np.float32)
+    for i, labels in enumerate(label_lists):
+        for label in labels:
+            if label not in LABELS:
+                raise ValueError(f"Row {i} has label {label!r}, which is not one of {', '.join(LABELS)}.")
+            y[i, LABELS.index(label)] = 1.0
+    return y

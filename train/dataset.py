@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.labels import LABELS
+from model.labels import LABELS, labels_to_matrix
 
 #: Splits a dataset build writes (see data/README.md).
 SPLITS = ("train", "validation", "test", "evasion", "real_normal")
@@ -91,17 +91,6 @@ def concat(name: str, parts: Sequence[TextSplit]) -> TextSplit:
         families=[f for p in parts for f in p.families],
         sources=[s for p in parts for s in p.sources],
     )
-
-
-def labels_to_matrix(label_lists: Sequence[Sequence[str]]) -> np.ndarray:
-    """``[["hard_sell"], [], ...]`` -> 0/1 float32 matrix in LABELS column order."""
-    y = np.zeros((len(label_lists), len(LABELS)), dtype=np.float32)
-    for i, labels in enumerate(label_lists):
-        for label in labels:
-            if label not in LABELS:
-                raise ValueError(f"Row {i} has label {label!r}, which is not one of {', '.join(LABELS)}.")
-            y[i, LABELS.index(label)] = 1.0
-    return y
 
 
 def dataset_path(data_dir: Path) -> Path:

@@ -984,7 +984,14 @@ def _escalation_paragraph(blend: dict[str, Any]) -> list[str]:
 def render_model_card(ctx: dict[str, Any]) -> str:
     """``MODEL_CARD.md`` from the build's own outputs (every figure here came from this build)."""
     from eval.bench_text import bench_table
-    from eval.text_report import comparison_table, ece_table, parity_table, per_label_table, trick_table
+    from eval.text_report import (
+        comparison_table,
+        ece_table,
+        has_positives,
+        parity_table,
+        per_label_table,
+        trick_table,
+    )
 
     c = ctx["config"]
     metrics = ctx["metrics"]["metrics"]
@@ -1044,9 +1051,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     ]
     for s in splits:
         if s in rel:
-            # A split with no positives (real_normal) has no F1 worth printing: its figure is the FPR.
-            has_positives = any(rel[s]["per_label"][label]["support"] for label in LABELS)
-            f1 = _fmt(rel[s]["macro_f1"]) if has_positives else "– (all normal)"
+            f1 = _fmt(rel[s]["macro_f1"]) if has_positives(rel[s]) else "– (all normal)"
             lines.append(
                 f"| {s}{' (hand-written)' if s == 'dev' else ''} | {f1} | "
                 f"{_fmt(rel[s]['normal_flag_rate'] * 100, 2)} % |"
