@@ -1018,7 +1018,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     embed = f"--distill-embed {embedded:g} " if embedded else ""
     if embedded:
         student_notes += f", post-embedding matching weight {embedded:g}"
-    student_seed = f" --student-seed {c['student_seed']}" if c.get("student_seed") is not None else ""
+    reseeded = c.get("student_seed") is not None
+    student_seed = f" --student-seed {c['student_seed']}" if reseeded else ""
     averaged = c["student"].get("ema_decay", 0.0)
     ema = f"--student-ema {averaged:g} " if averaged else ""
     if averaged:
@@ -1077,8 +1078,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in _split_sizes(dm).items()) + ".",
         f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
         f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'}).",
-        f"- Build seed {c['seed']}"
-        + (f", student's run seeded {c['student_seed']}." if c.get("student_seed") is not None else "."),
+        f"- Build seed {c['seed']}" + (f", student's run seeded {c['student_seed']}." if reseeded else "."),
         "",
         "## Models compared (threshold 0.5 on raw scores; `release` calibrated at policy thresholds)",
         "",
