@@ -36,6 +36,11 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--escalate-band", "0"], "--escalate-band must be in (0, 20]"),
         (["build", "--escalate-band", "25"], "--escalate-band must be in (0, 20]"),
         (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
+        (["build", "--extra-teachers", "5"], "--extra-teachers must be in 0..4"),
+        (
+            ["build", "--extra-teachers", "1", "--distill-embed", "1"],
+            "--distill-embed matches one teacher's post embedding",
+        ),
         (["baseline", "--data", "/nonexistent"], "--data must be a dataset build"),
         (
             [
@@ -111,3 +116,23 @@ def test_a_student_seed_reseeds_the_student_alone() -> None:
     assert base.student_config().seed == 13 and reseeded.student_config().seed == 14
     assert run_fingerprint(reseeded.teacher_config()) == run_fingerprint(base.teacher_config())
     assert run_fingerprint(reseeded.student_config()) != run_fingerprint(base.student_config())
+
+
+def test_extra_teachers_are_seeded_after_the_build_seed_and_keep_the_first_teachers_run() -> None:
+    """Teacher 0 keeps its run (and cached stage); teacher i is the same run seeded ``seed + i``."""
+    from train.finetune import run_fingerprint
+    from train.release import ReleaseConfig, teacher_role
+
+    base, two = ReleaseConfig(seed=13), ReleaseConfig(seed=13, extra_teachers=1)
+    assert run_fingerprint(two.teacher_config()) == run_fingerprint(base.teacher_config())
+    assert (
+        two.teacher_config(1).seed == 14
+        and two.teacher_config(1).time_budget_s == two.teacher_config().time_budget_s
+    )
+    assert [teacher_role(i) for i in range(3)] == ["teacher", "teacher_2", "teacher_3"]
+    with pytest.raises(ValueError, match=r"'index' parameter of teacher_config must be in 0\.\.0"):
+        base.teacher_config(1)
+    with pytest.raises(
+        ValueError, match=r"'extra_teachers' parameter of ReleaseConfig must be an int in 0\.\.4"
+    ):
+        ReleaseConfig(extra_teachers=-1)

@@ -356,6 +356,50 @@ def test_distillation_adds_spliced_posts_that_only_the_teacher_labels(
         replace(CONFIG, distill_splice=-0.5)
 
 
+def test_several_teachers_give_the_mean_of_their_logits_as_soft_labels(
+    tokenizer, data, tmp_path: Path
+) -> None:
+    train, selection = data
+    first, second = make_module(tokenizer, layers=2, seed=1), make_module(tokenizer, layers=3, seed=2)
+    save_module(first, tmp_path / "first")
+    save_module(second, tmp_path / "second")
+    config = replace(CONFIG, max_steps=3, eval_every=3, checkpoint_every=3)
+    result = distill_student(
+        tmp_path / "first",
+        tokenizer,
+        train,
+        selection,
+        [1],
+        config,
+        tmp_path / "student",
+        progress=False,
+        extra_teacher_dirs=[tmp_path / "second"],
+    )
+    cached = cached_soft_labels(tmp_path / "student", 3)
+    rows = np.flatnonzero(~np.isnan(cached[:, 0]))[:6]
+    texts = [train.texts[i] for i in rows]
+    alone = [module_logits(m, tokenizer, texts, 32) for m in (first, second)]
+    np.testing.assert_allclose(cached[rows], (alone[0] + alone[1]) / 2, atol=1e-5)
+    assert not np.allclose(alone[0], alone[1], atol=1e-2)  # the mean is not either teacher's answer
+    # The student still starts from the first teacher's layers (its 1 layer, not the second's 3).
+    assert json.loads((result.best_dir / "config.json").read_text())["encoder"]["num_hidden_layers"] == 1
+    with pytest.raises(ValueError, match=r"post embedding .* of several teachers"):
+        distill_student(
+            tmp_path / "first",
+            tokenizer,
+            train,
+            selection,
+            [0],
+            replace(config, distill_embed=1.0),
+            tmp_path / "bad",
+            extra_teacher_dirs=[tmp_path / "second"],
+        )
+    from train.teacher_mean import TeacherMean
+
+    with pytest.raises(ValueError, match="at least 2 teachers"):
+        TeacherMean([first])
+
+
 def test_embedding_distillation_pulls_the_student_toward_the_teachers_post_vectors(
     tokenizer, data, tmp_path: Path
 ) -> None:

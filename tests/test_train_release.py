@@ -211,6 +211,26 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     load_bundle(built["out"])  # the rebuilt release is consistent
 
 
+def test_an_extra_teacher_is_trained_and_the_student_learns_from_both(built, tmp_path: Path) -> None:
+    """On a copy of the work dir: the first teacher stays cached, a second is trained, the student reruns."""
+    work, out = tmp_path / "work", tmp_path / "release"
+    shutil.copytree(built["work"], work)
+    two = replace(CONFIG, extra_teachers=1, bench=False)
+    build_release(built["data"], out, work, two, report_dir=tmp_path / "report", progress=False)
+    log = (work / "build.log").read_text()
+    assert "stage teacher: cached" in log and "stage teacher_2: cached" not in log
+    second = json.loads((work / "stages" / "teacher_2.json").read_text())["outputs"]
+    assert Path(second["best_dir"]) == work / "teacher_2" / "best" and second["steps"] == TINY.max_steps
+    student_before = json.loads((built["work"] / "stages" / "student.json").read_text())["fingerprint"]
+    assert json.loads((work / "stages" / "student.json").read_text())["fingerprint"] != student_before
+    card = (out / CARD_FILE).read_text(encoding="utf-8")
+    assert f"--seed {CONFIG.seed} --extra-teachers 1 " in card
+    assert f"| teacher 2 (seed {CONFIG.seed + 1}) | 2 | " in card
+    assert f"mean logits of 2 teachers (seeds {CONFIG.seed}, {CONFIG.seed + 1}" in card
+    assert ", teacher_2 " in card.split("Stage times (s): ")[1]  # its training time is in the card
+    load_bundle(out)
+
+
 def test_an_escalation_band_makes_the_release_a_cascade_that_eval_reproduces(built, tmp_path: Path) -> None:
     """Last in this file: it rewrites the shared work dir's blend, policy and report for a cascade."""
     from eval.cli import app as eval_app

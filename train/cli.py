@@ -98,6 +98,13 @@ def build(
             " student's loss (default: train.release.ReleaseConfig's, none)."
         ),
     ] = None,
+    extra_teachers: Annotated[
+        int,
+        typer.Option(
+            help="Teachers trained besides the release's, seeded --seed+1, --seed+2, ...; the student learns"
+            " the mean of all the teachers' logits (train.teacher_mean). Each costs a teacher's training again."
+        ),
+    ] = 0,
     student_seed: Annotated[
         int | None,
         typer.Option(
@@ -170,6 +177,10 @@ def build(
         _fail(f"--distill-alpha must be in 0..1 (1: soft labels only); got {distill_alpha}.")
     if distill_embed is not None and not 0 <= distill_embed <= 100:
         _fail(f"--distill-embed must be in 0..100 (0: no embedding matching); got {distill_embed}.")
+    if not 0 <= extra_teachers <= 4:
+        _fail(f"--extra-teachers must be in 0..4 (0: the release's teacher alone); got {extra_teachers}.")
+    if extra_teachers and distill_embed:
+        _fail("--distill-embed matches one teacher's post embedding; leave it out with --extra-teachers.")
     if student_ema is not None and not 0 <= student_ema < 1:
         _fail(
             f"--student-ema must be in [0, 1) (0: no averaging; 0.999 averages ~1,000 steps); got {student_ema}."
@@ -188,6 +199,7 @@ def build(
         size=size,
         seed=seed,
         student_seed=student_seed,
+        extra_teachers=extra_teachers,
         budget_minutes=budget_minutes,
         teacher_layers=teacher_layers,
         student_layers=student_layers,

@@ -71,10 +71,20 @@ def distill_student(
     resume: bool = True,
     fingerprint: str = "",
     progress: bool = True,
+    extra_teacher_dirs: Sequence[Path] = (),
 ) -> TrainResult:
-    """Train a student from the teacher saved in ``teacher_dir``; ``layers`` is a count or explicit indices."""
+    """Train a student from the teacher saved in ``teacher_dir``; ``layers`` is a count or explicit indices.
+
+    With ``extra_teacher_dirs`` the soft labels are the mean logits of all the teachers
+    (train.teacher_mean); the student still starts from ``teacher_dir``'s layers.
+    """
     from model.text_classifier import load_module, student_from_teacher
 
+    if extra_teacher_dirs and config.distill_embed > 0:
+        raise ValueError(
+            "distill_student cannot match the post embedding (distill_embed > 0) of several teachers;"
+            " pass no extra_teacher_dirs or set distill_embed to 0."
+        )
     teacher = load_module(Path(teacher_dir))
     n_teacher = module_layer_count(teacher)
     chosen = spread_layers(n_teacher, layers) if isinstance(layers, int) else [int(i) for i in layers]
@@ -84,6 +94,10 @@ def distill_student(
         )
     # A second copy for the student, so the teacher stays exactly as trained.
     student = student_from_teacher(load_module(Path(teacher_dir)), chosen)
+    if extra_teacher_dirs:
+        from train.teacher_mean import TeacherMean
+
+        teacher = TeacherMean([teacher, *(load_module(Path(d)) for d in extra_teacher_dirs)])
     return train_classifier(
         student,
         tokenizer,

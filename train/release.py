@@ -76,6 +76,10 @@ class ReleaseConfig:
     #: Training wall-clock budget in minutes for teacher + student together (None: epoch caps only).
     budget_minutes: float | None = None
     teacher_share: float = 0.65
+    #: Teachers trained besides the release's own, like it but seeded ``seed + 1``, ``seed + 2``, ...;
+    #: the student learns the mean of all the teachers' logits (train.teacher_mean). Each takes the
+    #: teacher's share of the budget again. 0: the release's teacher alone.
+    extra_teachers: int = 0
     teacher_layers: int = 12
     student_layers: int = 4
     #: Which teacher layers the student keeps (train.distill.STUDENT_PICKS).
@@ -116,6 +120,10 @@ class ReleaseConfig:
             raise ValueError(
                 f"The 'budget_minutes' parameter of ReleaseConfig must be > 0; got {self.budget_minutes!r} instead."
             )
+        if not isinstance(self.extra_teachers, int) or not 0 <= self.extra_teachers <= 4:
+            raise ValueError(
+                f"The 'extra_teachers' parameter of ReleaseConfig must be an int in 0..4; got {self.extra_teachers!r}."
+            )
         if not 0 < self.teacher_share < 1:
             raise ValueError(
                 f"The 'teacher_share' parameter of ReleaseConfig must be in (0, 1); got {self.teacher_share!r}."
@@ -149,9 +157,14 @@ class ReleaseConfig:
         """The teacher layers the student starts from."""
         return pick_layers(self.teacher_layers, self.student_layers, self.student_pick)
 
-    def teacher_config(self) -> TrainConfig:
+    def teacher_config(self, index: int = 0) -> TrainConfig:
+        """The run of teacher ``index``: 0 is the release's own, 1.. the extra ones (seeded ``seed + index``)."""
+        if not 0 <= index <= self.extra_teachers:
+            raise ValueError(
+                f"The 'index' parameter of teacher_config must be in 0..{self.extra_teachers}; got {index!r}."
+            )
         budget = self.budget_minutes * 60 * self.teacher_share if self.budget_minutes else None
-        return replace(self.teacher, seed=self.seed, time_budget_s=budget, threads=self.threads)
+        return replace(self.teacher, seed=self.seed + index, time_budget_s=budget, threads=self.threads)
 
     def student_config(self) -> TrainConfig:
         budget = self.budget_minutes * 60 * (1 - self.teacher_share) if self.budget_minutes else None
@@ -160,6 +173,11 @@ class ReleaseConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def teacher_role(index: int) -> str:
+    """Work-dir and stage name of teacher ``index``: ``teacher`` for the release's own, ``teacher_2``, ..."""
+    return "teacher" if index == 0 else f"teacher_{index + 1}"
 
 
 def _hash(obj: Any) -> str:
@@ -279,7 +297,7 @@ class _Build:
         # Read before the build writes anything: publishing into model/release would mark the tree dirty.
         self.code_version = code_version()
         self.bar = tqdm(
-            total=len(self.STAGES), desc="model build", unit="stage", disable=not progress, position=0
+            total=len(self.stage_names()), desc="model build", unit="stage", disable=not progress, position=0
         )
         self.stages = _Stages(work, self._advance)
         self.splits: dict[str, TextSplit] = {}
@@ -309,9 +327,20 @@ class _Build:
 
         fp_teacher = run_fingerprint(c.teacher_config(), inputs=fp_vocab, layers=c.teacher_layers)
         teacher = self.stages.run("teacher", fp_teacher, lambda: self.stage_teacher(fp_teacher))
-        # A spread pick keeps its old fingerprint (the layer count), so finished builds stay cached.
+        fp_extras, extras = [], []
+        for index in range(1, c.extra_teachers + 1):
+            fp_extra = run_fingerprint(c.teacher_config(index), inputs=fp_vocab, layers=c.teacher_layers)
+            extras.append(
+                self.stages.run(
+                    teacher_role(index), fp_extra, lambda i=index, fp=fp_extra: self.stage_teacher(fp, i)
+                )
+            )
+            fp_extras.append(fp_extra)
+        # A spread pick keeps its old fingerprint (the layer count), so finished builds stay cached;
+        # so does a single teacher.
         picked = c.student_layers if c.student_pick == "spread" else c.student_layer_indices()
-        fp_student = run_fingerprint(c.student_config(), inputs=fp_teacher, layers=picked)
+        fp_targets = _hash({"teachers": [fp_teacher, *fp_extras]}) if fp_extras else fp_teacher
+        fp_student = run_fingerprint(c.student_config(), inputs=fp_targets, layers=picked)
         student = self.stages.run("student", fp_student, lambda: self.stage_student(fp_student))
         fp_export = _hash({"teacher": fp_teacher, "student": fp_student})
         self.stages.run("export", fp_export, self.stage_export)
@@ -348,7 +377,7 @@ class _Build:
         )
         if not c.bench:
             self._advance("bench (skipped)")
-        self.stage_card(data_sha, vocab, teacher, student, choice, blend, parity, metrics, bench)
+        self.stage_card(data_sha, vocab, teacher, student, choice, blend, parity, metrics, bench, extras)
         self._advance("card")
         self.bar.close()
         log.info("release written to %s", self.out)
@@ -409,10 +438,10 @@ class _Build:
                 )
         return {"fit_s": round(fit_s, 1), "features": len(model.vocabulary_ or {})}
 
-    def stage_teacher(self, fingerprint: str) -> dict[str, Any]:
+    def stage_teacher(self, fingerprint: str, index: int = 0) -> dict[str, Any]:
         from train.finetune import build_teacher, train_classifier
 
-        run_dir = self.work / "teacher"
+        run_dir = self.work / teacher_role(index)
         done = load_result(run_dir, fingerprint)
         if done is None:
             keep = np.load(self.work / "keep_ids.npy", allow_pickle=False)
@@ -422,7 +451,7 @@ class _Build:
                 self.tokenizer(),
                 self.splits["train"],
                 self.selection(),
-                self.config.teacher_config(),
+                self.config.teacher_config(index),
                 run_dir,
                 fingerprint=fingerprint,
                 progress=self.show_progress,
@@ -445,6 +474,9 @@ class _Build:
                 run_dir,
                 fingerprint=fingerprint,
                 progress=self.show_progress,
+                extra_teacher_dirs=[
+                    self.work / teacher_role(i) / "best" for i in range(1, self.config.extra_teachers + 1)
+                ],
             )
         return done.to_dict()
 
@@ -785,6 +817,7 @@ class _Build:
         parity: dict,
         metrics_ref: dict,
         bench: dict,
+        extra_teachers: list[dict] | None = None,
     ) -> None:
         from model.bundle import ESCALATION_FIELD, NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD, write_manifest
         from model.ngram_model import NGRAM_FILES
@@ -824,6 +857,7 @@ class _Build:
             "student_layer_indices": self.config.student_layer_indices(),
             "vocab": vocab,
             "teacher": teacher,
+            "extra_teachers": extra_teachers or [],
             "student": student,
             "choice": choice,
             "blend": blend,
@@ -858,9 +892,15 @@ class _Build:
             **blend_fields,
         )
 
+    def stage_names(self) -> list[str]:
+        """:attr:`STAGES` with this build's extra teachers after the first."""
+        extras = [teacher_role(i) for i in range(1, self.config.extra_teachers + 1)]
+        at = self.STAGES.index("teacher") + 1
+        return [*self.STAGES[:at], *extras, *self.STAGES[at:]]
+
     def _stage_seconds(self) -> dict[str, float]:
         out = {}
-        for name in self.STAGES:
+        for name in self.stage_names():
             path = self.stages.dir / f"{name}.json"
             if path.is_file():
                 out[name] = json.loads(path.read_text(encoding="utf-8")).get("seconds", 0.0)
@@ -1024,8 +1064,16 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     ema = f"--student-ema {averaged:g} " if averaged else ""
     if averaged:
         student_notes += f", weights averaged with decay {averaged:g} (train.averaging)"
+    n_extra = c.get("extra_teachers", 0)
+    extra_seeds = ", ".join(str(c["seed"] + i) for i in range(1, n_extra + 1))
+    extra = f" --extra-teachers {n_extra}" if n_extra else ""
+    if n_extra:
+        student_notes += (
+            f", soft labels the mean logits of {n_extra + 1} teachers (seeds {c['seed']}, {extra_seeds};"
+            " train.teacher_mean)"
+        )
     cmd_build = (
-        f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{budget}{steps}{threads} "
+        f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{extra}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
         f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}"
@@ -1078,7 +1126,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in _split_sizes(dm).items()) + ".",
         f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
         f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'}).",
-        f"- Build seed {c['seed']}" + (f", student's run seeded {c['student_seed']}." if reseeded else "."),
+        f"- Build seed {c['seed']}"
+        + (f", extra teachers seeded {extra_seeds}" if n_extra else "")
+        + (f", student's run seeded {c['student_seed']}." if reseeded else "."),
         "",
         "## Models compared (threshold 0.5 on raw scores; `release` calibrated at policy thresholds)",
         "",
@@ -1158,8 +1208,13 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     ]
     kept = ", ".join(str(i) for i in ctx["student_layer_indices"])
     student_layers = f"{c['student_layers']} (teacher's {kept})"
-    for r, n_layers in (("teacher", str(c["teacher_layers"])), ("student", student_layers)):
-        t = ctx[r]
+    rows = [("teacher", ctx["teacher"], str(c["teacher_layers"]))]
+    rows += [
+        (f"teacher {i + 1} (seed {c['seed'] + i})", t, str(c["teacher_layers"]))
+        for i, t in enumerate(ctx.get("extra_teachers", []), 1)
+    ]
+    rows.append(("student", ctx["student"], student_layers))
+    for r, t, n_layers in rows:
         lines.append(
             f"| {r} | {n_layers} | {t['steps']} ({t['total_steps']}) | {t['best_step']} | "
             f"{_fmt(t['best_score'])} | {_fmt(t['step_time_s'], 2)} | {t['elapsed_s'] / 60:.1f} min | "
