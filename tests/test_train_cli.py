@@ -136,3 +136,9 @@ def test_extra_teachers_are_seeded_after_the_build_seed_and_keep_the_first_teach
         ValueError, match=r"'extra_teachers' parameter of ReleaseConfig must be an int in 0\.\.4"
     ):
         ReleaseConfig(extra_teachers=-1)
+    from dataclasses import replace
+
+    from train.finetune import TrainConfig
+
+    with pytest.raises(ValueError, match=r"cannot be combined with student\.distill_embed > 0"):
+        ReleaseConfig(extra_teachers=1, student=replace(TrainConfig(), distill_embed=1.0))

@@ -124,6 +124,13 @@ class ReleaseConfig:
             raise ValueError(
                 f"The 'extra_teachers' parameter of ReleaseConfig must be an int in 0..4; got {self.extra_teachers!r}."
             )
+        if self.extra_teachers and self.student.distill_embed > 0:
+            # Refused here, not only in distill_student: that would be after the teachers' hours of training.
+            raise ValueError(
+                "The 'extra_teachers' parameter of ReleaseConfig cannot be combined with student.distill_embed > 0"
+                f" (there is no one teacher embedding to match); got {self.extra_teachers!r} and"
+                f" {self.student.distill_embed!r}."
+            )
         if not 0 < self.teacher_share < 1:
             raise ValueError(
                 f"The 'teacher_share' parameter of ReleaseConfig must be in (0, 1); got {self.teacher_share!r}."
@@ -1065,7 +1072,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     if averaged:
         student_notes += f", weights averaged with decay {averaged:g} (train.averaging)"
     n_extra = c.get("extra_teachers", 0)
-    extra_seeds = ", ".join(str(c["seed"] + i) for i in range(1, n_extra + 1))
+    extra_seed_list = [c["seed"] + i for i in range(1, n_extra + 1)]  # ReleaseConfig.teacher_config's rule
+    extra_seeds = ", ".join(map(str, extra_seed_list))
     extra = f" --extra-teachers {n_extra}" if n_extra else ""
     if n_extra:
         student_notes += (
@@ -1210,8 +1218,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     student_layers = f"{c['student_layers']} (teacher's {kept})"
     rows = [("teacher", ctx["teacher"], str(c["teacher_layers"]))]
     rows += [
-        (f"teacher {i + 1} (seed {c['seed'] + i})", t, str(c["teacher_layers"]))
-        for i, t in enumerate(ctx.get("extra_teachers", []), 1)
+        (f"teacher {i} (seed {seed})", t, str(c["teacher_layers"]))
+        for i, (seed, t) in enumerate(zip(extra_seed_list, ctx.get("extra_teachers", []), strict=True), 2)
     ]
     rows.append(("student", ctx["student"], student_layers))
     for r, t, n_layers in rows:
