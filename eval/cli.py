@@ -8,6 +8,8 @@ set, and puts it next to the other models of the build that produced it (baselin
 PyTorch teacher and student, INT8 teacher and student, read from ``WORK/predictions``)
 when ``--work`` is given. ``--holdout FILE`` adds labelled posts kept outside this repository
 (:mod:`eval.holdout`), with or without ``--data``: the command an outside judge of a release runs.
+``--against DIR`` scores a second release on the same posts, so a candidate and the release are
+compared with a paired interval (:mod:`eval.text_intervals`) rather than two figures side by side.
 Bad input exits with code 2 and one line on stderr.
 """
 
@@ -34,6 +36,33 @@ BUILD_MODELS = {
 }
 
 
+#: The report's name for the ``--against`` release.
+AGAINST = "against"
+
+
+def _spread(summary: dict) -> str:
+    """`` (95 % interval a–b over N families)`` for a labelled split, else nothing."""
+    interval = summary.get("interval")
+    if not interval or interval["figure"] != "macro_f1":
+        return ""
+    lo, hi = interval["interval"]
+    return (
+        f" ({interval['level']:.0%} interval {lo:.3f}–{hi:.3f} over {interval['units']} {interval['unit']})"
+    )
+
+
+def _gap(summary: dict) -> str:
+    """The --against release's figure and its paired difference from the release, in one line."""
+    e = summary["interval"]
+    lo, hi = e["difference_interval"]
+    if e["figure"] == "macro_f1":
+        return f"macro-F1 {e['value']:.3f}, difference {e['difference']:+.3f} ({lo:+.3f} to {hi:+.3f})"
+    return (
+        f"normal posts flagged {e['value']:.2%}, difference {e['difference'] * 100:+.2f} points"
+        f" ({lo * 100:+.2f} to {hi * 100:+.2f})"
+    )
+
+
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
@@ -54,6 +83,13 @@ def evaluate(
     release: Annotated[Path | None, typer.Option(help="Release dir (default model/release).")] = None,
     work: Annotated[
         Path | None, typer.Option(help="The release build's work dir, to compare its other models.")
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            help="Another release dir (a candidate, or an earlier release checked out) scored on the same"
+            " posts; the report gives its paired difference from --release with an interval."
+        ),
     ] = None,
     out: Annotated[Path, typer.Option(help="Report dir (README.md + PNG + metrics.json).")] = Path(
         "eval/reports/text"
@@ -84,18 +120,27 @@ def evaluate(
         _fail(f"--work must be a release build's work dir (with predictions/); got {str(work)!r}.")
     if threads is not None and threads < 1:
         _fail(f"--threads must be >= 1; got {threads}.")
+    if against is not None and (release or RELEASE_DIR).resolve() == against.resolve():
+        _fail("--against names the same release as --release; pass another release dir.")
     try:
         bundle = load_bundle(release or RELEASE_DIR, intra_op_threads=threads)
         policy = Policy.load(bundle.policy_path)
+        other = load_bundle(against, intra_op_threads=threads) if against is not None else None
+        other_policy = Policy.load(other.policy_path) if other is not None else None
         splits = load_eval_splits(data, SPLITS) if data is not None else {}
         if holdout is not None:
             splits[HOLDOUT_SPLIT] = load_holdout(holdout)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
-    release_scores = {
-        name: policy.calibrate(bundle.classifier.logits(split.texts), kind="logits")
-        for name, split in splits.items()
-    }
+
+    def served(scorer, scorer_policy) -> dict[str, np.ndarray]:
+        """Scores as a feed service gets them: the bundle's logits, calibrated by its own policy."""
+        return {
+            name: scorer_policy.calibrate(scorer.classifier.logits(split.texts), kind="logits")
+            for name, split in splits.items()
+        }
+
+    release_scores = served(bundle, policy)
     models: list[ModelScores] = []
     if work is not None:
         preds = load_predictions(work)
@@ -121,11 +166,31 @@ def evaluate(
             ),
         )
     )
+    if other is not None:
+        other_role = other.manifest.get("model_role", "model")
+        models.insert(
+            len(models) - 1,
+            ModelScores(
+                AGAINST,
+                served(other, other_policy),
+                other_policy.thresholds["label"],
+                f"{against}: "
+                + release_note(
+                    other_role,
+                    float(other.manifest.get(NGRAM_WEIGHT_FIELD, 0.0)),
+                    other.manifest.get(ESCALATION_FIELD),
+                ),
+            ),
+        )
     result = write_text_report(splits, models, out, policy=policy)
     release_metrics = result["metrics"]["release"]
     for name in BUILD_SPLIT_ORDER:
         if name in release_metrics:
             m = release_metrics[name]
             f1 = f"macro-F1 {m['macro_f1']:.3f}" if has_positives(m) else "no seller posts (all normal)"
-            typer.echo(f"{name}: {f1}, normal posts flagged {m['normal_flag_rate']:.2%} ({m['rows']} posts)")
+            typer.echo(
+                f"{name}: {f1}{_spread(m)}, normal posts flagged {m['normal_flag_rate']:.2%} ({m['rows']} posts)"
+            )
+            if other is not None and name in result["metrics"][AGAINST]:
+                typer.echo(f"  {AGAINST} {against}: {_gap(result['metrics'][AGAINST][name])}")
     typer.echo(f"report: {out / 'README.md'}")

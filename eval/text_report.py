@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.text_intervals import RESAMPLES, figure_intervals
 from eval.text_metrics import confusion, pr_curves, split_summary, top_scored_negatives
 from model.labels import EVASION_TRICKS, LABELS, labels_to_matrix
 
@@ -170,8 +171,15 @@ def load_escalation(work: Path) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------- metrics
-def compute_metrics(splits: Mapping[str, Any], models: Sequence[ModelScores]) -> dict[str, dict[str, Any]]:
-    """``{model: {split: split_summary}}`` for every model that has scores on a split."""
+def compute_metrics(
+    splits: Mapping[str, Any], models: Sequence[ModelScores], reference: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """``{model: {split: split_summary}}`` for every model that has scores on a split.
+
+    Each summary also holds ``interval`` (:func:`eval.text_intervals.figure_intervals`): the
+    split's figure with its bootstrap interval and, when ``reference`` names a model scored on
+    the split, the paired difference from it.
+    """
     out: dict[str, dict[str, Any]] = {}
     for model in models:
         out[model.name] = {}
@@ -192,6 +200,19 @@ def compute_metrics(splits: Mapping[str, Any], models: Sequence[ModelScores]) ->
                 split.tricks or None,
                 families if families and any(families) else None,
             )
+    for name, split in splits.items():
+        scored = {m.name: (np.asarray(m.scores[name]), m.thresholds) for m in models if name in m.scores}
+        if not scored or not len(split.y):
+            continue
+        families = getattr(split, "families", None)
+        intervals = figure_intervals(
+            split.y,
+            scored,
+            groups=families if families and any(families) else None,
+            reference=reference if reference in scored else None,
+        )
+        for model_name, entry in intervals.items():
+            out[model_name][name]["interval"] = entry
     return out
 
 
@@ -217,6 +238,78 @@ def comparison_table(metrics: Mapping[str, Mapping[str, Any]], splits: Sequence[
             else:
                 cells.append(_f(m["macro_f1"]))
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _figure(entry: Mapping[str, Any], value: float, signed: bool = False) -> str:
+    """A figure as the tables print it: macro-F1 to 3 places, a flag rate in percent."""
+    sign = "+" if signed else ""
+    if entry["figure"] == "normal_flag_rate":
+        return f"{value * 100:{sign}.2f} %" if signed else f"{value * 100:.2f} %"
+    return f"{value:{sign}.3f}"
+
+
+#: What the interval tables mean, for the report and the model card alike.
+PRECISION_NOTE = (
+    "Posts of one generator family share a template, so a synthetic split is resampled by whole "
+    "families and the others by post: the interval says where the figure would land on another draw "
+    "of posts like these. It does not cover training noise (a reseeded build moves by about as much)."
+)
+
+
+def interval_tables(metrics: Mapping[str, Mapping[str, Any]], splits: Sequence[str], reference: str) -> str:
+    """Models x splits: each figure with its bootstrap interval, then each model's paired gap to ``reference``."""
+    shown = [s for s in splits if any("interval" in per.get(s, {}) for per in metrics.values())]
+    if not shown:
+        return ""
+    # Every model on a split was read on the same draws; the first one found says of what.
+    drawn = {
+        s: next(per[s]["interval"] for per in metrics.values() if "interval" in per.get(s, {})) for s in shown
+    }
+    level = next(iter(drawn.values()))["level"]
+    lines = [
+        "Resampled: "
+        + "; ".join(f"`{s}` by {e['unit']} ({e['units']})" for s, e in drawn.items())
+        + f". Each cell: the figure, then the central {level:.0%} of {RESAMPLES} draws.",
+        "",
+        "| model | " + " | ".join(shown) + " |",
+        "| --- |" + " --- |" * len(shown),
+    ]
+    for model, per_split in metrics.items():
+        cells = []
+        for s in shown:
+            e = per_split.get(s, {}).get("interval")
+            cells.append(
+                "–"
+                if e is None
+                else f"{_figure(e, e['value'])} ({_figure(e, e['interval'][0])}–{_figure(e, e['interval'][1])})"
+            )
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    others = [
+        m
+        for m in metrics
+        if m != reference and any("difference" in metrics[m].get(s, {}).get("interval", {}) for s in shown)
+    ]
+    if others:
+        lines += [
+            "",
+            f"Difference from `{reference}` on the same draws (paired; an interval that holds 0 is no evidence either way):",
+            "",
+            "| model | " + " | ".join(shown) + " |",
+            "| --- |" + " --- |" * len(shown),
+        ]
+        for model in others:
+            cells = []
+            for s in shown:
+                e = metrics[model].get(s, {}).get("interval", {})
+                if "difference" not in e:
+                    cells.append("–")
+                    continue
+                lo, hi = e["difference_interval"]
+                cells.append(
+                    f"{_figure(e, e['difference'], True)} ({_figure(e, lo, True)} to {_figure(e, hi, True)})"
+                )
+            lines.append(f"| {model} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -487,7 +580,7 @@ def write_text_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     if focus not in {m.name for m in models} and models:
         focus = models[-1].name
-    metrics = compute_metrics(splits, models)
+    metrics = compute_metrics(splits, models, reference=focus)
     files = _plots(splits, models, out_dir, focus)
     trick_split = "evasion" if "evasion" in splits else next(iter(splits), "")
     trick_png = _trick_plot(metrics, trick_split, out_dir)
@@ -505,6 +598,16 @@ def write_text_report(
         comparison_table(metrics, order),
         "",
     ]
+    precision = interval_tables(metrics, order, focus)
+    if precision:
+        md += [
+            "## How precise these figures are (bootstrap intervals)",
+            "",
+            PRECISION_NOTE,
+            "",
+            precision,
+            "",
+        ]
     md += [f"## `{focus}` per label", "", per_label_table(metrics.get(focus, {}), order), ""]
     md += [f"## Recall per evasion trick (`{trick_split}`)", "", trick_table(metrics, trick_split), ""]
     if "dev" in splits:

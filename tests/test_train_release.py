@@ -126,6 +126,8 @@ def test_model_card_reports_what_the_issue_asks(built) -> None:
         "python -m eval.bench_text",
         "Expected calibration error",
         "Moderator labels in training: 0",
+        "How precise these figures are",
+        "Difference from `release` on the same draws",
     ):
         assert needle in card, needle
     report = built["report"]

@@ -372,7 +372,8 @@ class _Build:
         parity = self.stages.run("parity", fp_cal, lambda: self.stage_parity(choice, blend))
         metrics = self.stages.run(
             "eval",
-            _hash({"cal": fp_cal, "report": str(self.report)}),
+            # v2: the report and metrics carry bootstrap intervals (eval.text_intervals).
+            _hash({"cal": fp_cal, "report": str(self.report), "v": 2}),
             lambda: self.stage_eval(choice, blend, parity),
         )
         bench = (
@@ -1028,6 +1029,14 @@ def _escalation_paragraph(blend: dict[str, Any]) -> list[str]:
     ]
 
 
+def _precision_paragraph(metrics: dict[str, Any], splits: list[str]) -> list[str]:
+    """The card's bootstrap intervals (eval.text_intervals); nothing for metrics from before them."""
+    from eval.text_report import PRECISION_NOTE, interval_tables
+
+    tables = interval_tables(metrics, splits, "release")
+    return [f"How precise these figures are. {PRECISION_NOTE}", "", tables, ""] if tables else []
+
+
 def render_model_card(ctx: dict[str, Any]) -> str:
     """``MODEL_CARD.md`` from the build's own outputs (every figure here came from this build)."""
     from eval.bench_text import bench_table
@@ -1142,6 +1151,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "",
         comparison_table(metrics, splits),
         "",
+        *_precision_paragraph(metrics, splits),
         f"Teacher vs student on the selection sets (mean macro-F1 of validation and dev at 0.5): teacher "
         f"{_fmt(choice['teacher']['mean'])}, student {_fmt(choice['student']['mean'])}; the student is released "
         f"unless it loses more than {c['student_tolerance']:.2f} → released: **{role}**.",
