@@ -242,11 +242,13 @@ def comparison_table(metrics: Mapping[str, Mapping[str, Any]], splits: Sequence[
 
 
 def _figure(entry: Mapping[str, Any], value: float, signed: bool = False) -> str:
-    """A figure as the tables print it: macro-F1 to 3 places, a flag rate in percent."""
-    sign = "+" if signed else ""
+    """A figure as the tables print it: macro-F1 to 3 places, a flag rate in percent.
+
+    A ``signed`` value is a difference; between two flag rates it is in percentage points.
+    """
     if entry["figure"] == "normal_flag_rate":
-        return f"{value * 100:{sign}.2f} %" if signed else f"{value * 100:.2f} %"
-    return f"{value:{sign}.3f}"
+        return f"{value * 100:+.2f} pt" if signed else f"{value * 100:.2f} %"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
 #: What the interval tables mean, for the report and the model card alike.
