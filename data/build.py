@@ -16,7 +16,7 @@ import json
 import random
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +83,9 @@ class BuildPlan:
     evade_normal_share: float  # share of test normal posts that get an evaded variant in `evasion`
     #: posts drawn from the training-only families (call C; see registry.SUPPLEMENT_FAMILIES)
     supplement: int = 0
+    #: posts drawn from the opt-in variety families (call D; registry.VARIETY_FAMILIES); 0 in every
+    #: named plan, set by ``feedguard data build --variety N``
+    variety: int = 0
 
 
 PLANS: dict[str, BuildPlan] = {
@@ -326,17 +329,24 @@ def build_dataset(
     size: Literal["small", "default"],
     seed: int = 13,
     extra_sources: Sequence[Path] = (),
+    variety: int = 0,
 ) -> Path:
     """Build the dataset into ``out_dir`` and return ``out_dir``.
 
     Writes ``out_dir/dataset`` (a DatasetDict, load with ``datasets.load_from_disk``),
     ``out_dir/manifest.json`` and ``out_dir/images/``. Same seed and size, same rows and hashes.
+    ``variety`` adds that many training posts from the opt-in variety families (``BuildPlan.variety``).
     """
     if size not in PLANS:
         raise ValueError(
             f"The 'size' parameter of build_dataset must be one of {', '.join(PLANS)}; got {size!r} instead."
         )
-    return build_with_plan(Path(out_dir), PLANS[size], size=size, seed=seed, extra_sources=extra_sources)
+    if isinstance(variety, bool) or not isinstance(variety, int) or variety < 0:
+        raise ValueError(
+            f"The 'variety' parameter of build_dataset must be an int >= 0; got {variety!r} instead."
+        )
+    plan = replace(PLANS[size], variety=variety)
+    return build_with_plan(Path(out_dir), plan, size=size, seed=seed, extra_sources=extra_sources)
 
 
 def build_with_plan(
@@ -384,7 +394,10 @@ def build_with_plan(
             posts[fam_split[p.family]].append(p)
     # Call C, last and on its own seed, so calls A and B (every held-out post) are what they were
     # before supplement families existed.
-    posts["train"].extend(generate_posts(plan.supplement, seed * 1000 + 3, embed["train"], supplement=True))
+    posts["train"].extend(generate_posts(plan.supplement, seed * 1000 + 3, embed["train"], pool="supplement"))
+    # Call D, only when asked: a build without it is byte-identical to one made before it existed.
+    if plan.variety:
+        posts["train"].extend(generate_posts(plan.variety, seed * 1000 + 4, embed["train"], pool="variety"))
     for split in FAMILY_SPLIT:
         posts[split].extend(_pick_real(pools.by_split[split], round(plan.real_share * len(posts[split]))))
         random.Random(f"{seed}:order:{split}").shuffle(posts[split])

@@ -35,6 +35,13 @@ def build(
             help="Directory of moderator-decision exports (*.jsonl or a saved dataset) added to train."
         ),
     ] = None,
+    variety: Annotated[
+        int,
+        typer.Option(
+            help="Add N training posts from the opt-in variety families (data/generator/families_variety.py);"
+            " 0 keeps the build byte-identical to one without them."
+        ),
+    ] = 0,
 ) -> None:
     """Build train/validation/test/evasion/real_normal splits, images and manifest.json."""
     from data.build import PLANS, build_dataset
@@ -44,13 +51,15 @@ def build(
         _fail(f"--size must be one of {', '.join(PLANS)}; got {size!r}.")
     if seed < 0:
         _fail(f"--seed must be a non-negative integer; got {seed}.")
+    if variety < 0:
+        _fail(f"--variety must be a non-negative integer; got {variety}.")
     for p in extra or []:
         if not p.is_dir():
             _fail(f"--extra must be an existing directory; got {str(p)!r}.")
     out_dir = out or Path("var/data") / size
     t0 = time.perf_counter()
     try:
-        build_dataset(out_dir, size, seed=seed, extra_sources=extra or [])  # type: ignore[arg-type]
+        build_dataset(out_dir, size, seed=seed, extra_sources=extra or [], variety=variety)  # type: ignore[arg-type]
     except ValueError as e:
         _fail(str(e))
     seconds = time.perf_counter() - t0

@@ -165,9 +165,9 @@ def test_supplement_families_are_training_only_and_labelled_by_their_group_alone
     """Contrast families teach "a count or a purchase is not proof": none may carry fake_proof."""
     from data.generator import family_label, generate_posts, list_families
 
-    supplement = set(list_families(supplement=True))
+    supplement = set(list_families(pool="supplement"))
     assert supplement and not supplement & set(list_families())
-    posts = generate_posts(len(supplement) * 20, 7, supplement=True)
+    posts = generate_posts(len(supplement) * 20, 7, pool="supplement")
     assert {p.family for p in posts} == supplement
     labels_by_group: dict[str, set[tuple[str, ...]]] = {}
     for p in posts:

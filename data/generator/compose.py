@@ -21,11 +21,12 @@ from data.generator import (  # noqa: F401  (register families)
     families_sell,
     families_siblings,
     families_story,
+    families_variety,
 )
 from data.generator import lexicon as lx
 from data.generator.parts import Gen
 from data.generator.proof import PROOF_CLAIMS, with_proof_label
-from data.generator.registry import FAMILIES, GROUPS, SUPPLEMENT_FAMILIES, Draft, group_of
+from data.generator.registry import FAMILIES, GROUPS, POOLS, Draft, group_of, pool_families
 
 #: Share of each group in a generated batch (normal and hard negatives are the majority, as in feeds).
 GROUP_WEIGHTS: dict[str, float] = {
@@ -55,14 +56,14 @@ class GeneratedPost:
     copy_group: str | None
 
 
-def list_families(*, supplement: bool = False) -> list[str]:
-    """Every family id, in a stable order (registration order); the training-only ones if ``supplement``."""
-    return list(SUPPLEMENT_FAMILIES if supplement else FAMILIES)
+def list_families(*, pool: str = "main") -> list[str]:
+    """Every family id of ``pool`` (``registry.POOLS``), in a stable order (registration order)."""
+    return list(pool_families(pool))
 
 
 def family_label(family: str) -> str:
     """The family's group: "normal", "hard_negative" or one of LABELS (its primary label)."""
-    if family not in FAMILIES and family not in SUPPLEMENT_FAMILIES:
+    if not any(family in registered for registered in POOLS.values()):
         raise ValueError(
             f"The 'family' parameter of family_label must be a known family id; got {family!r} instead."
         )
@@ -110,9 +111,9 @@ def _plan(n: int, rng: random.Random) -> list[str]:
     return plan
 
 
-def _supplement_plan(n: int, rng: random.Random) -> list[str]:
-    """Family of each supplement post: the training-only families round-robin, shuffled."""
-    fams = list(SUPPLEMENT_FAMILIES)
+def _even_plan(n: int, rng: random.Random, families: Sequence[str]) -> list[str]:
+    """Family of each post of a training-only pool: its families round-robin, shuffled."""
+    fams = list(families)
     rng.shuffle(fams)
     plan = [fams[i % len(fams)] for i in range(n)] if fams else []
     rng.shuffle(plan)
@@ -144,14 +145,14 @@ def generate_posts(
     *,
     evasion_rate: float = 0.4,
     normal_evasion_rate: float = 0.03,
-    supplement: bool = False,
+    pool: str = "main",
 ) -> list[GeneratedPost]:
     """Generate ``n`` labelled posts, deterministic for ``seed``.
 
     ``real_sentences`` (reviews, chat lines, news sentences) are embedded in fake testimonials, hard
     negatives and normal posts alike; such posts have source "generated+real". Evasion tricks go on
-    ``evasion_rate`` of seller posts and ``normal_evasion_rate`` of the others. ``supplement`` draws
-    from the training-only families instead (``registry.SUPPLEMENT_FAMILIES``), evenly.
+    ``evasion_rate`` of seller posts and ``normal_evasion_rate`` of the others. ``pool`` other than
+    ``main`` draws from that training-only pool instead (``registry.POOLS``), evenly.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"The 'n' parameter of generate_posts must be an int >= 0; got {n!r} instead.")
@@ -161,8 +162,8 @@ def generate_posts(
     normal_evasion_rate = _check_rate("normal_evasion_rate", normal_evasion_rate)
     real = _clean_real(real_sentences)
     rng = random.Random(seed)
-    plan = _supplement_plan(n, rng) if supplement else _plan(n, rng)
-    recipes = SUPPLEMENT_FAMILIES if supplement else FAMILIES
+    recipes = pool_families(pool)
+    plan = _plan(n, rng) if pool == "main" else _even_plan(n, rng, recipes)
 
     drafts: list[Draft] = []
     sources: list[str] = []

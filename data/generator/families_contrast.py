@@ -68,7 +68,7 @@ def _purchase_post(g: Gen, opening: str, details: list[str], endings: tuple[str,
     return Draft(text, NONE, "hard_negative/purchase", g.rng.choice(("lifestyle_photo", None)))
 
 
-@family("hard_sell/stock_count", supplement=True)
+@family("hard_sell/stock_count", pool="supplement")
 def stock_count(g: Gen) -> Draft:
     """A shop telling how much stock arrived, with a price or a call to order: selling, no result claimed."""
     parts = [g.pick(_ARRIVALS)]
@@ -81,7 +81,7 @@ def stock_count(g: Gen) -> Draft:
     return Draft(text, HS, "hard_sell/stock", g.rng.choice(("product_photo", "parcel_pile", None)))
 
 
-@family("hard_negative/car_purchase", supplement=True)
+@family("hard_negative/car_purchase", pool="supplement")
 def car_purchase(g: Gen) -> Draft:
     """A family's car bought with its own savings or a loan: the sums are what it cost, not what anyone earned."""
     r = g.rng
@@ -114,7 +114,7 @@ def car_purchase(g: Gen) -> Draft:
     )
 
 
-@family("hard_negative/big_purchase", supplement=True)
+@family("hard_negative/big_purchase", pool="supplement")
 def big_purchase(g: Gen) -> Draft:
     """One big thing bought for the home, what it cost and why: a price that is spent, not a deal offered."""
     r = g.rng

@@ -27,7 +27,7 @@ def _list_post(g: Gen, opening: str, items: list[str], ending: str) -> str:
     )
 
 
-@family("normal/howto_steps", supplement=True)
+@family("normal/howto_steps", pool="supplement")
 def howto_steps(g: Gen) -> Draft:
     """Household repairs and chores written down as steps, with counts, turns and minutes."""
     task, steps = g.rng.choice(
@@ -81,7 +81,7 @@ def howto_steps(g: Gen) -> Draft:
     return Draft(_list_post(g, opening, g.some(steps, 2, 4), ending), NONE, "normal/howto", None)
 
 
-@family("normal/packing_list", supplement=True)
+@family("normal/packing_list", pool="supplement")
 def packing_list(g: Gen) -> Draft:
     """A trip or move checklist: items with counts, the way a price menu looks but with nothing for sale."""
     opening = g.pick(
@@ -119,7 +119,7 @@ def packing_list(g: Gen) -> Draft:
     return Draft(_list_post(g, opening, items, ending), NONE, "normal/checklist", None)
 
 
-@family("normal/workout_log", supplement=True)
+@family("normal/workout_log", pool="supplement")
 def workout_log(g: Gen) -> Draft:
     """A training log: sets, reps, distances and times, a personal result that proves nothing for sale."""
     r = g.rng
@@ -145,7 +145,7 @@ def workout_log(g: Gen) -> Draft:
     return Draft(_list_post(g, opening, items, ending), NONE, "normal/fitness_log", "lifestyle_photo")
 
 
-@family("normal/spending_log", supplement=True)
+@family("normal/spending_log", pool="supplement")
 def spending_log(g: Gen) -> Draft:
     """A household account: money figures that are one's own bills, not earnings or sales."""
     r = g.rng
@@ -172,7 +172,7 @@ def spending_log(g: Gen) -> Draft:
     return Draft(_list_post(g, opening, items, ending), NONE, "normal/budget", None)
 
 
-@family("normal/garden_log", supplement=True)
+@family("normal/garden_log", pool="supplement")
 def garden_log(g: Gen) -> Draft:
     """Balcony garden notes: watering, feeding and a harvest counted in jin, kept or given away."""
     plant = g.rng.choice(("小番茄", "绿萝", "多肉", "辣椒", "月季", "草莓", "薄荷", "丝瓜"))
@@ -198,7 +198,7 @@ def garden_log(g: Gen) -> Draft:
     return Draft(_list_post(g, opening, items, ending), NONE, "normal/garden", "lifestyle_photo")
 
 
-@family("hard_negative/baby_care_log", supplement=True)
+@family("hard_negative/baby_care_log", pool="supplement")
 def baby_care_log(g: Gen) -> Draft:
     """A parent's feeding and sleep record: formula, scoops and millilitres, nothing recommended or sold."""
     r = g.rng
@@ -224,7 +224,7 @@ def baby_care_log(g: Gen) -> Draft:
     return Draft(_list_post(g, opening, items, ending), NONE, "hard_negative/parenting", "lifestyle_photo")
 
 
-@family("hard_negative/home_remedy", supplement=True)
+@family("hard_negative/home_remedy", pool="supplement")
 def home_remedy(g: Gen) -> Draft:
     """An old family remedy shared with doses: health claims and quantities, no product, price or contact."""
     trouble = g.rng.choice(("嗓子疼", "感冒刚开始", "手脚冰凉", "晚上睡不着", "咳嗽", "胃不舒服"))

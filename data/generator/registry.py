@@ -44,24 +44,45 @@ FAMILIES: dict[str, Recipe] = {}
 #: out (and every post's random stream), so no release could be compared with an earlier one on the
 #: same test posts. They never reach validation, test or evasion.
 SUPPLEMENT_FAMILIES: dict[str, Recipe] = {}
+#: Opt-in training-only families (``feedguard data build --variety N``): the plain ways people sell
+#: and show off (``families_variety``), drawn in a call of their own only when asked, so every
+#: default build, and the release trained on it, stays what it was.
+VARIETY_FAMILIES: dict[str, Recipe] = {}
+#: The pools a family can be registered in: ``main`` goes through the seeded family split; the
+#: others are training-only and drawn evenly in their own generator call.
+POOLS: dict[str, dict[str, Recipe]] = {
+    "main": FAMILIES,
+    "supplement": SUPPLEMENT_FAMILIES,
+    "variety": VARIETY_FAMILIES,
+}
 
 
-def family(fid: str, *, supplement: bool = False) -> Callable[[Recipe], Recipe]:
+def family(fid: str, *, pool: str = "main") -> Callable[[Recipe], Recipe]:
     """Register a recipe under ``fid`` ("group/name"); the group must be a label, hard_negative or normal.
 
-    ``supplement=True`` registers a training-only family (see ``SUPPLEMENT_FAMILIES``).
+    ``pool`` is one of :data:`POOLS`: ``main`` (split into train/validation/test by family) or a
+    training-only pool (``supplement``, ``variety``).
     """
     group = fid.split("/", 1)[0]
     if group not in GROUPS or "/" not in fid:
         raise ValueError(f"The family id {fid!r} must look like '<group>/<name>' with group in {GROUPS}.")
+    if pool not in POOLS:
+        raise ValueError(f"The family pool {pool!r} of {fid!r} must be one of {', '.join(POOLS)}.")
 
     def deco(fn: Recipe) -> Recipe:
-        if fid in FAMILIES or fid in SUPPLEMENT_FAMILIES:
+        if any(fid in registered for registered in POOLS.values()):
             raise ValueError(f"The family id {fid!r} is registered twice.")
-        (SUPPLEMENT_FAMILIES if supplement else FAMILIES)[fid] = fn
+        POOLS[pool][fid] = fn
         return fn
 
     return deco
+
+
+def pool_families(pool: str) -> dict[str, Recipe]:
+    """The recipes of one pool; a clear error for an unknown pool name."""
+    if pool not in POOLS:
+        raise ValueError(f"The 'pool' parameter must be one of {', '.join(POOLS)}; got {pool!r} instead.")
+    return POOLS[pool]
 
 
 def group_of(fid: str) -> str:
