@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -165,6 +166,22 @@ def test_extra_sources_are_added_to_train(tmp_path: Path) -> None:
     assert load_manifest(out)["extra_sources"] == [str(extra)]
 
 
+def test_variety_posts_join_train_only_and_leave_every_held_out_row_as_it_was(tmp_path: Path) -> None:
+    """--variety must not move a held-out post: releases before and after it are read on the same rows."""
+    plain = load_build(build_with_plan(tmp_path / "a", TINY, size="tiny", seed=5))
+    varied_dir = build_with_plan(tmp_path / "b", dataclasses.replace(TINY, variety=70), size="tiny", seed=5)
+    varied = load_build(varied_dir)
+    for split in ("validation", "test", "evasion", "real_normal"):
+        assert varied[split]["text"] == plain[split]["text"], split
+        assert varied[split]["labels"] == plain[split]["labels"], split
+    variety = set(list_families(pool="variety"))
+    added = Counter(f for f in varied["train"]["family"] if f in variety)
+    assert set(added) == variety and sum(added.values()) == 70
+    assert not variety & set(plain["train"]["family"])
+    assert set(plain["train"]["text"]) <= set(varied["train"]["text"])
+    assert load_manifest(varied_dir)["plan"]["variety"] == 70
+
+
 def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> None:
     extra = tmp_path / "bad"
     extra.mkdir()
@@ -177,6 +194,8 @@ def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> 
         build_dataset(tmp_path / "o", "huge")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'seed' parameter"):
         build_dataset(tmp_path / "o", "small", seed=-1)
+    with pytest.raises(ValueError, match="'variety' parameter"):
+        build_dataset(tmp_path / "o", "small", variety=-3)
 
 
 def test_family_assignment_covers_every_group_in_every_split() -> None:
@@ -196,5 +215,7 @@ def test_cli_help_and_bad_input_exit_2_with_one_line() -> None:
     res = runner.invoke(app, ["build", "--size", "huge"])
     assert res.exit_code == 2
     assert res.stderr.strip().count("\n") == 0 and "--size" in res.stderr
+    res = runner.invoke(app, ["build", "--variety", "-5"])
+    assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0 and "--variety" in res.stderr
     res = runner.invoke(app, ["leakage", "--data", "/nonexistent/build"])
     assert res.exit_code == 2 and "--data" in res.stderr

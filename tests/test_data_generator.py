@@ -173,3 +173,33 @@ def test_supplement_families_are_training_only_and_labelled_by_their_group_alone
     for p in posts:
         labels_by_group.setdefault(family_label(p.family), set()).add(p.labels)
     assert labels_by_group == {"normal": {()}, "hard_negative": {()}, "hard_sell": {("hard_sell",)}}
+
+
+def test_variety_families_are_their_own_opt_in_pool_with_labels_by_the_fake_proof_rule() -> None:
+    """Counts and results claimed by sellers are fake proof; the same numbers at a job or in mockery are not."""
+    from data.generator import family_label, generate_posts, list_families
+
+    variety = set(list_families(pool="variety"))
+    assert variety and not variety & (set(list_families()) | set(list_families(pool="supplement")))
+    posts = generate_posts(len(variety) * 30, 11, pool="variety")
+    assert {p.family for p in posts} == variety
+    by_family: dict[str, set[tuple[str, ...]]] = {}
+    for p in posts:
+        by_family.setdefault(p.family, set()).add(p.labels)
+    assert by_family["fake_proof/plain_tally"] == {("hard_sell", "fake_proof")}
+    assert by_family["fake_proof/retold_result"] == {("fake_proof",), ("hard_sell", "fake_proof")}
+    assert by_family["fake_proof/credited_success"] == {("fake_proof",), ("recruitment", "fake_proof")}
+    assert by_family["hard_sell/bare_listing"] == by_family["hard_sell/story_offer"] == {("hard_sell",)}
+    assert {family_label(f) for f in variety if not any(by_family[f] - {()})} == {"hard_negative"}
+
+
+def test_family_pools_refuse_unknown_names() -> None:
+    from data.generator import generate_posts, list_families
+    from data.generator.registry import family
+
+    with pytest.raises(ValueError, match="'pool' parameter must be one of main, supplement, variety"):
+        list_families(pool="extra")
+    with pytest.raises(ValueError, match="'pool' parameter"):
+        generate_posts(3, 1, pool="nope")
+    with pytest.raises(ValueError, match="family pool 'nope'"):
+        family("normal/x", pool="nope")
