@@ -56,9 +56,11 @@ def _gap(summary: dict) -> str:
     e = summary["interval"]
     lo, hi = e["difference_interval"]
     if e["figure"] == "macro_f1":
-        return f"macro-F1 {e['value']:.3f}, difference {e['difference']:+.3f} ({lo:+.3f} to {hi:+.3f})"
+        return (
+            f"macro-F1 {e['value']:.3f}, {AGAINST} - release {e['difference']:+.3f} ({lo:+.3f} to {hi:+.3f})"
+        )
     return (
-        f"normal posts flagged {e['value']:.2%}, difference {e['difference'] * 100:+.2f} points"
+        f"normal posts flagged {e['value']:.2%}, {AGAINST} - release {e['difference'] * 100:+.2f} points"
         f" ({lo * 100:+.2f} to {hi * 100:+.2f})"
     )
 

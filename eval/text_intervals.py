@@ -15,7 +15,7 @@ Differences between two models are *paired*: both are read on the very same resa
 the interval is for the difference itself, which is what "is the release within one point
 of the teacher" or "did this build beat that one on these posts" asks. It covers which
 posts were drawn, not the run-to-run noise of training (a reseed moves a release by about
-as much; README, "How much of this is chance").
+as much; train/EXPERIMENTS.md, "How much of this is chance").
 """
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ def test_eval_against_another_release_reports_the_paired_difference(tmp_path: Pa
     assert gap["difference"] == pytest.approx(against["macro_f1"] - release["macro_f1"])
     assert gap["difference_interval"][0] <= gap["difference"] <= gap["difference_interval"][1]
     assert release["interval"]["unit"] == "posts" and release["interval"]["units"] == 480
-    assert f"difference {gap['difference']:+.3f}" in result.stdout
+    assert f"against - release {gap['difference']:+.3f}" in result.stdout
     assert "95% interval" in result.stdout
     assert "## How precise these figures are" in (out / "README.md").read_text()
 

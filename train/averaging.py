@@ -5,8 +5,8 @@ student: 0.846, 0.863, 0.866, 0.865 from step 3,600 to 4,200), so the checkpoint
 is partly the luck of where an evaluation fell. An exponential moving average of the weights
 (Polyak averaging; SWA and SWAD are its cousins) sits in the middle of the region those
 checkpoints wander over, which is steadier and, in the domain-generalization literature (SWAD),
-better on data from new sources: the held-out families here. Measured on r10's student (README,
-"Tried and not released"): steadier selection scores, but lower on the unseen families, so the
+better on data from new sources: the held-out families here. Measured on r10's student (train/EXPERIMENTS.md,
+"Averaging the student's weights"): steadier selection scores, but lower on the unseen families, so the
 build leaves it off (``TrainConfig.ema_decay`` 0).
 """
 

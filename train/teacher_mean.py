@@ -4,8 +4,8 @@ Why: two teachers of the same recipe trained from different seeds land points ap
 held-out template families (build seeds 13 and 14: 0.868 and 0.833 macro-F1 on test), so each
 one's soft labels carry its own run's errors into the student. The mean of independently trained
 teachers keeps what they agree on and damps what one run invented; the student still starts from
-the first teacher's layers and only its targets change. Measured once (README, "How much the
-teacher's seed moves"): no gain for the student, which lands near the same test figure whichever
+the first teacher's layers and only its targets change. Measured once (train/EXPERIMENTS.md, "How much
+the teacher's seed moves"): no gain for the student, which lands near the same test figure whichever
 teacher taught it; kept as an opt-in build option for builds with more time.
 """
 
