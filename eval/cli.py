@@ -109,7 +109,7 @@ def evaluate(
         release_note,
         write_text_report,
     )
-    from model.bundle import ESCALATION_FIELD, NGRAM_WEIGHT_FIELD, RELEASE_DIR, load_bundle
+    from model.bundle import ESCALATION_FIELD, NGRAM_WEIGHT_FIELD, RELEASE_DIR, ModelBundle, load_bundle
     from model.policy import Policy
 
     if data is None and holdout is None:
@@ -135,7 +135,7 @@ def evaluate(
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
 
-    def served(scorer, scorer_policy) -> dict[str, np.ndarray]:
+    def served(scorer: ModelBundle, scorer_policy: Policy) -> dict[str, np.ndarray]:
         """Scores as a feed service gets them: the bundle's logits, calibrated by its own policy."""
         return {
             name: scorer_policy.calibrate(scorer.classifier.logits(split.texts), kind="logits")
