@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.text_metrics import flag_rate, label_metrics, predictions
+from eval.text_metrics import flag_rate, label_metrics, predictions, prf_counts
 
 #: Fewer distinct groups than this and the split is resampled by post: a bootstrap over three
 #: or four clusters can only redraw those few and says little about unseen ones.
@@ -60,14 +60,6 @@ def bootstrap_weights(
     return drawn.astype(np.float32), "posts", n
 
 
-def _f1_columns(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    """F1 with ``eval.text_metrics._prf``'s conventions, on arrays of counts."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), np.where(fn == 0, 1.0, 0.0))
-        recall = np.where(tp + fn > 0, tp / (tp + fn), 1.0)
-        return np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-
-
 def macro_f1_draws(y: np.ndarray, pred: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Macro-F1 of 0/1 predictions under each row of ``weights``; shape ``(resamples,)``.
 
@@ -81,7 +73,7 @@ def macro_f1_draws(y: np.ndarray, pred: np.ndarray, weights: np.ndarray) -> np.n
     tp = weights @ (pred * y)
     fp = weights @ (pred * (1 - y))
     fn = weights @ ((1 - pred) * y)
-    f1 = _f1_columns(tp, fp, fn)
+    f1 = prf_counts(tp, fp, fn)[2]
     counted = (tp + fn > 0) | (y.sum(axis=0) == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(counted.any(axis=1), (f1 * counted).sum(axis=1) / counted.sum(axis=1), np.nan)

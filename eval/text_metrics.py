@@ -53,11 +53,17 @@ def predictions(
     return (np.asarray(probs) >= threshold_vector(thresholds)).astype(np.int64)
 
 
-def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
-    # A label with nothing to find and nothing flagged is perfect, not undefined.
-    precision = tp / (tp + fp) if tp + fp else (1.0 if fn == 0 else 0.0)
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+def prf_counts(tp: Any, fp: Any, fn: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 from counts, element-wise (scalars or arrays, e.g. bootstrap draws).
+
+    A label with nothing to find and nothing flagged is perfect, not undefined; with nothing to
+    find but a false flag its precision (and F1) is 0.
+    """
+    tp, fp, fn = (np.asarray(v, dtype=np.float64) for v in (tp, fp, fn))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.where(fn == 0, 1.0, 0.0))
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 1.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     return precision, recall, f1
 
 
@@ -70,8 +76,13 @@ def label_metrics(y: np.ndarray, probs: np.ndarray, thresholds: Any = 0.5) -> di
         tp = float(((pred[:, j] == 1) & (y[:, j] == 1)).sum())
         fp = float(((pred[:, j] == 1) & (y[:, j] == 0)).sum())
         fn = float(((pred[:, j] == 0) & (y[:, j] == 1)).sum())
-        p, r, f = _prf(tp, fp, fn)
-        per[label] = {"precision": p, "recall": r, "f1": f, "support": int(y[:, j].sum())}
+        p, r, f = prf_counts(tp, fp, fn)
+        per[label] = {
+            "precision": float(p),
+            "recall": float(r),
+            "f1": float(f),
+            "support": int(y[:, j].sum()),
+        }
     return {
         "per_label": per,
         "macro_f1": float(np.mean([per[label]["f1"] for label in LABELS])),

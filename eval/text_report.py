@@ -171,6 +171,12 @@ def load_escalation(work: Path) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------- metrics
+def _families(split: Any) -> list[str] | None:
+    """The split's generator family per post, or None for splits without them (real, hand-written)."""
+    families = getattr(split, "families", None)
+    return families if families and any(families) else None
+
+
 def compute_metrics(
     splits: Mapping[str, Any], models: Sequence[ModelScores], reference: str | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -192,24 +198,15 @@ def compute_metrics(
                     f"Model {model.name!r} has scores of shape {scores.shape} on {name!r}; the split has"
                     f" {split.y.shape[0]} rows."
                 )
-            families = getattr(split, "families", None)
             out[model.name][name] = split_summary(
-                split.y,
-                scores,
-                model.thresholds,
-                split.tricks or None,
-                families if families and any(families) else None,
+                split.y, scores, model.thresholds, split.tricks or None, _families(split)
             )
     for name, split in splits.items():
         scored = {m.name: (np.asarray(m.scores[name]), m.thresholds) for m in models if name in m.scores}
         if not scored or not len(split.y):
             continue
-        families = getattr(split, "families", None)
         intervals = figure_intervals(
-            split.y,
-            scored,
-            groups=families if families and any(families) else None,
-            reference=reference if reference in scored else None,
+            split.y, scored, groups=_families(split), reference=reference if reference in scored else None
         )
         for model_name, entry in intervals.items():
             out[model_name][name]["interval"] = entry

@@ -171,7 +171,9 @@ class ReleaseConfig:
                 f"The 'index' parameter of teacher_config must be in 0..{self.extra_teachers}; got {index!r}."
             )
         budget = self.budget_minutes * 60 * self.teacher_share if self.budget_minutes else None
-        return replace(self.teacher, seed=self.seed + index, time_budget_s=budget, threads=self.threads)
+        return replace(
+            self.teacher, seed=teacher_seed(self.seed, index), time_budget_s=budget, threads=self.threads
+        )
 
     def student_config(self) -> TrainConfig:
         budget = self.budget_minutes * 60 * (1 - self.teacher_share) if self.budget_minutes else None
@@ -180,6 +182,11 @@ class ReleaseConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def teacher_seed(build_seed: int, index: int) -> int:
+    """Seed of teacher ``index`` (0: the release's own); the model card states the same seeds."""
+    return build_seed + index
 
 
 def teacher_role(index: int) -> str:
@@ -1081,7 +1088,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     if averaged:
         student_notes += f", weights averaged with decay {averaged:g} (train.averaging)"
     n_extra = c.get("extra_teachers", 0)
-    extra_seed_list = [c["seed"] + i for i in range(1, n_extra + 1)]  # ReleaseConfig.teacher_config's rule
+    extra_seed_list = [teacher_seed(c["seed"], i) for i in range(1, n_extra + 1)]
     extra_seeds = ", ".join(map(str, extra_seed_list))
     extra = f" --extra-teachers {n_extra}" if n_extra else ""
     if n_extra:
