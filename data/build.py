@@ -29,7 +29,7 @@ from data.evasion import apply_evasion
 from data.generator import GeneratedPost, family_label, generate_posts, list_families
 from data.manifest import build_manifest, write_manifest
 from data.sources import REAL_KINDS, SOURCES, RealText, load_real_texts
-from model.labels import LABELS
+from model.labels import EVASION_TRICKS, LABELS
 from model.normalize import normalize
 
 #: Splits every build writes, in order.
@@ -86,6 +86,9 @@ class BuildPlan:
     #: posts drawn from the opt-in variety families (call D; registry.VARIETY_FAMILIES); 0 in every
     #: named plan, set by ``feedguard data build --variety N``
     variety: int = 0
+    #: add the hand-written training posts of data/handwritten/ (train only); False in every named
+    #: plan, set by ``feedguard data build --handwritten``
+    handwritten: bool = False
 
 
 PLANS: dict[str, BuildPlan] = {
@@ -211,12 +214,23 @@ def _evasion_variants(test_posts: Sequence[GeneratedPost], seed: int, plan: Buil
     return out
 
 
-def load_extra_rows(path: Path) -> list[dict[str, Any]]:
-    """Moderator-decision exports to add to train: a directory of *.jsonl files, or a datasets dir.
+#: The hand-written training posts (data/handwritten/README.md): train only, opt-in.
+HANDWRITTEN_DIR: Path = Path(__file__).resolve().parent / "handwritten"
 
-    JSONL rows: ``{"text": str, "labels": [label, ...]}`` with optional post_id, author_id,
-    created_at, kind. A ``save_to_disk`` directory needs a ``text`` column plus either a
-    ``labels`` list column or one 0/1 column per label.
+#: Row ``kind`` given to extra rows without one, by the source they come from.
+_EXTRA_KIND: dict[str, str] = {"moderator": "extra/moderator_decision", "handwritten": "extra/handwritten"}
+
+
+def load_extra_rows(
+    path: Path, source: Literal["moderator", "handwritten"] = "moderator"
+) -> list[dict[str, Any]]:
+    """Labelled posts to add to train: a directory of *.jsonl files, or a datasets dir.
+
+    ``source`` says where they come from (moderator-decision exports, or the hand-written
+    training posts); the manifest counts rows per source. JSONL rows: ``{"text": str,
+    "labels": [label, ...]}`` with optional post_id, author_id, created_at, kind, tricks.
+    A ``save_to_disk`` directory needs a ``text`` column plus either a ``labels`` list
+    column or one 0/1 column per label.
     """
     path = Path(path)
     if not path.is_dir():
@@ -243,10 +257,10 @@ def load_extra_rows(path: Path) -> list[dict[str, Any]]:
                         records.append((f"{f}:{n}", json.loads(line)))
                     except json.JSONDecodeError as e:
                         raise ValueError(f"{f}:{n} is not valid JSON ({e.msg}).") from e
-    return [_extra_row(where, r, i, path.name) for i, (where, r) in enumerate(records)]
+    return [_extra_row(where, r, i, path.name, source) for i, (where, r) in enumerate(records)]
 
 
-def _extra_row(where: str, r: Any, i: int, group: str) -> dict[str, Any]:
+def _extra_row(where: str, r: Any, i: int, group: str, source: str) -> dict[str, Any]:
     if not isinstance(r, dict) or not isinstance(r.get("text"), str) or not r["text"].strip():
         raise ValueError(f"{where}: each extra row needs a non-empty 'text' string.")
     if "labels" in r and isinstance(r["labels"], list | tuple):
@@ -260,16 +274,21 @@ def _extra_row(where: str, r: Any, i: int, group: str) -> dict[str, Any]:
     bad = [x for x in labels if x not in LABELS]
     if bad:
         raise ValueError(f"{where}: labels {bad} are not among {', '.join(LABELS)}.")
+    tricks = r.get("tricks") or []
+    if not isinstance(tricks, list | tuple) or any(t not in EVASION_TRICKS for t in tricks):
+        raise ValueError(
+            f"{where}: 'tricks' must list names among {', '.join(EVASION_TRICKS)}; got {tricks!r}."
+        )
     return {
-        "post_id": str(r.get("post_id") or f"x{i:06d}"),
+        "post_id": str(r.get("post_id") or r.get("id") or f"x{i:06d}"),
         "author_id": str(r.get("author_id") or ""),
         "created_at": str(r.get("created_at") or ""),
         "text": r["text"],
         "labels": [x for x in LABELS if x in labels],
         "family": f"extra/{group}",
-        "kind": str(r.get("kind") or "extra/moderator_decision"),
-        "tricks": [],
-        "source": "moderator",
+        "kind": str(r.get("kind") or _EXTRA_KIND[source]),
+        "tricks": [t for t in EVASION_TRICKS if t in tricks],
+        "source": source,
         "image_paths": [],
         "image_template": None,
         "network_id": None,
@@ -330,12 +349,14 @@ def build_dataset(
     seed: int = 13,
     extra_sources: Sequence[Path] = (),
     variety: int = 0,
+    handwritten: bool = False,
 ) -> Path:
     """Build the dataset into ``out_dir`` and return ``out_dir``.
 
     Writes ``out_dir/dataset`` (a DatasetDict, load with ``datasets.load_from_disk``),
     ``out_dir/manifest.json`` and ``out_dir/images/``. Same seed and size, same rows and hashes.
-    ``variety`` adds that many training posts from the opt-in variety families (``BuildPlan.variety``).
+    ``variety`` adds that many training posts from the opt-in variety families (``BuildPlan.variety``);
+    ``handwritten`` adds the hand-written training posts (``BuildPlan.handwritten``).
     """
     if size not in PLANS:
         raise ValueError(
@@ -345,7 +366,11 @@ def build_dataset(
         raise ValueError(
             f"The 'variety' parameter of build_dataset must be an int >= 0; got {variety!r} instead."
         )
-    plan = replace(PLANS[size], variety=variety)
+    if not isinstance(handwritten, bool):
+        raise ValueError(
+            f"The 'handwritten' parameter of build_dataset must be a bool; got {handwritten!r} instead."
+        )
+    plan = replace(PLANS[size], variety=variety, handwritten=handwritten)
     return build_with_plan(Path(out_dir), plan, size=size, seed=seed, extra_sources=extra_sources)
 
 
@@ -410,6 +435,14 @@ def build_with_plan(
 
     stages.set_postfix_str("de-duplicate")
     dropped = _drop_overlap(posts, extra_rows)
+    # Hand-written posts give way to held-out ones (not the other way round, as moderator rows do):
+    # with or without them, every held-out row is the one the build would have anyway.
+    hand_rows = load_extra_rows(HANDWRITTEN_DIR, source="handwritten") if plan.handwritten else []
+    if hand_rows:
+        held_out = {_norm(p.text) for split in SPLITS[1:] for p in posts[split]}
+        kept_hand = [r for r in hand_rows if _norm(r["text"]) not in held_out]
+        dropped["handwritten"] = len(hand_rows) - len(kept_hand)
+        extra_rows = [*extra_rows, *kept_hand]
     stages.update()
 
     stages.set_postfix_str("accounts + images")

@@ -42,6 +42,12 @@ def build(
             " 0 keeps the build byte-identical to one without them."
         ),
     ] = 0,
+    handwritten: Annotated[
+        bool,
+        typer.Option(
+            help="Add the hand-written training posts of data/handwritten/ to train (held-out splits unchanged)."
+        ),
+    ] = False,
 ) -> None:
     """Build train/validation/test/evasion/real_normal splits, images and manifest.json."""
     from data.build import PLANS, build_dataset
@@ -59,7 +65,9 @@ def build(
     out_dir = out or Path("var/data") / size
     t0 = time.perf_counter()
     try:
-        build_dataset(out_dir, size, seed=seed, extra_sources=extra or [], variety=variety)  # type: ignore[arg-type]
+        build_dataset(  # type: ignore[arg-type]
+            out_dir, size, seed=seed, extra_sources=extra or [], variety=variety, handwritten=handwritten
+        )
     except ValueError as e:
         _fail(str(e))
     seconds = time.perf_counter() - t0

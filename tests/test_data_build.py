@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from data.build import (
     FEATURES,
+    HANDWRITTEN_DIR,
     SPLITS,
     BuildPlan,
     assign_families,
@@ -19,6 +20,7 @@ from data.build import (
     build_with_plan,
     check_no_leak,
     load_build,
+    load_extra_rows,
 )
 from data.cli import app
 from data.generator import family_label, list_families
@@ -182,6 +184,35 @@ def test_variety_posts_join_train_only_and_leave_every_held_out_row_as_it_was(tm
     assert load_manifest(varied_dir)["plan"]["variety"] == 70
 
 
+def test_handwritten_posts_join_train_only_with_their_labels_and_tricks(tmp_path: Path) -> None:
+    """--handwritten adds the committed posts to train; held-out rows stay, copies of them are left out."""
+    plain = load_build(build_with_plan(tmp_path / "a", TINY, size="tiny", seed=5))
+    hand_dir = build_with_plan(
+        tmp_path / "b", dataclasses.replace(TINY, handwritten=True), size="tiny", seed=5
+    )
+    hand = load_build(hand_dir)
+    held_out = set()
+    for split in ("validation", "test", "evasion", "real_normal"):
+        assert hand[split]["text"] == plain[split]["text"], split
+        assert hand[split]["labels"] == plain[split]["labels"], split
+        held_out |= {normalize(t).text for t in plain[split]["text"]}
+    written = load_extra_rows(HANDWRITTEN_DIR, source="handwritten")
+    expected = [r for r in written if normalize(r["text"]).text not in held_out]
+    added = hand["train"].filter(lambda r: r["source"] == "handwritten")
+    assert len(added) == len(expected) > 1000
+    by_text = {r["text"]: r for r in expected}
+    for row in added:
+        want = by_text[row["text"]]
+        assert row["labels"] == want["labels"] and row["tricks"] == want["tricks"]
+        assert row["family"] == "extra/handwritten" and row["kind"] == "extra/handwritten"
+    assert any(row["tricks"] for row in added) and any(not row["labels"] for row in added)
+    manifest = load_manifest(hand_dir)
+    assert manifest["plan"]["handwritten"] is True
+    assert manifest["dropped_overlap"]["handwritten"] == len(written) - len(expected)
+    assert "by hand" in manifest["sources"]["handwritten"]["licence"]
+    assert "handwritten" not in load_manifest(tmp_path / "a")["dropped_overlap"]
+
+
 def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> None:
     extra = tmp_path / "bad"
     extra.mkdir()
@@ -196,6 +227,11 @@ def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> 
         build_dataset(tmp_path / "o", "small", seed=-1)
     with pytest.raises(ValueError, match="'variety' parameter"):
         build_dataset(tmp_path / "o", "small", variety=-3)
+    with pytest.raises(ValueError, match="'handwritten' parameter"):
+        build_dataset(tmp_path / "o", "small", handwritten="yes")  # type: ignore[arg-type]
+    (extra / "x.jsonl").write_text('{"text": "某条", "labels": [], "tricks": ["morse"]}\n', "utf-8")
+    with pytest.raises(ValueError, match="'tricks' must list names"):
+        build_with_plan(tmp_path / "o", TINY, size="tiny", extra_sources=[extra])
 
 
 def test_family_assignment_covers_every_group_in_every_split() -> None:

@@ -1148,8 +1148,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"- sha256 of its `manifest.json`: `{ctx['data_sha']}`; of its content (split rows and images, "
         f"the same for a rebuild at another commit): `{content_sha256(dm)}`.",
         "- Split sizes: " + ", ".join(f"{k} {v}" for k, v in _split_sizes(dm).items()) + ".",
-        f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
-        f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'}).",
+        *training_source_lines(dm),
         f"- Build seed {c['seed']}"
         + (f", extra teachers seeded {extra_seeds}" if n_extra else "")
         + (f", student's run seeded {c['student_seed']}." if reseeded else "."),
@@ -1285,10 +1284,32 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:
+    """The card's lines on training rows that came from people: moderators, and hand-written posts if any."""
+    dm = data_manifest
+    lines = [
+        f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
+        f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'})."
+    ]
+    hand = train_rows_from(dm, "handwritten")
+    if hand:
+        left_out = (dm.get("dropped_overlap") or {}).get("handwritten", 0)
+        lines.append(
+            f"- Hand-written training posts: {hand} (`data/handwritten/`, `feedguard data build --handwritten`; "
+            f"{left_out} more left out as copies of held-out posts)."
+        )
+    return lines
+
+
 def moderator_rows(data_manifest: dict[str, Any]) -> int:
     """How many moderator decisions went into training: the feedback loop's size, for the card."""
+    return train_rows_from(data_manifest, "moderator")
+
+
+def train_rows_from(data_manifest: dict[str, Any], source: str) -> int:
+    """How many training rows the build took from ``source`` (a manifest ``sources`` name)."""
     train = (data_manifest.get("splits") or {}).get("train") or {}
-    return int((train.get("sources") or {}).get("moderator", 0))
+    return int((train.get("sources") or {}).get(source, 0))
 
 
 def _split_sizes(data_manifest: dict[str, Any]) -> dict[str, Any]:
