@@ -40,6 +40,17 @@ BUILD_MODELS = {
 AGAINST = "against"
 
 
+def _baseline_on(work: Path, texts: list[str]) -> np.ndarray:
+    """The build's n-gram baseline scored on posts its predictions do not hold (the holdout).
+
+    The encoders' predictions cover the build's splits only; the baseline is cheap to load and
+    run, and the holdout is where it says most about what the training data taught.
+    """
+    from model.ngram_model import NgramModel
+
+    return NgramModel.load(work / "baseline").predict_proba(texts)
+
+
 def _spread(summary: dict) -> str:
     """`` (95 % interval a–b over N families)`` for a labelled split, else nothing."""
     interval = summary.get("interval")
@@ -153,6 +164,8 @@ def evaluate(
                 _fail(
                     f"--work predictions for {name} do not match the splits of --data; pass the build's own data."
                 )
+            if name == "baseline" and HOLDOUT_SPLIT in splits and (work / "baseline").is_dir():
+                ok[HOLDOUT_SPLIT] = _baseline_on(work, splits[HOLDOUT_SPLIT].texts)
             if ok:
                 models.append(ModelScores(name, ok, 0.5, note))
     role = bundle.manifest.get("model_role", "model")

@@ -185,3 +185,24 @@ def test_eval_against_a_bad_release_exits_2(tmp_path: Path, against: str, messag
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_eval_with_a_work_dir_scores_its_n_gram_baseline_on_the_holdout(tmp_path: Path) -> None:
+    """The build's predictions stop at its own splits; the baseline is re-scored on the holdout."""
+    from data.devset import label_matrix, load_devset
+    from model.ngram_model import NgramModel
+
+    work = tmp_path / "work"
+    (work / "predictions").mkdir(parents=True)
+    shutil.copytree(RELEASE / "ngram", work / "baseline")  # a release's n-gram model is a baseline's files
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        eval_app, ["--holdout", str(DEV_FILE), "--work", str(work), "--out", str(out), "--threads", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = load_devset(DEV_FILE)
+    direct = NgramModel.load(work / "baseline").predict_proba([r["text"] for r in rows])
+    expected = label_metrics(label_matrix(rows), direct, 0.5)["macro_f1"]
+    baseline = json.loads((out / "metrics.json").read_text())["baseline"][HOLDOUT_SPLIT]
+    assert baseline["macro_f1"] == pytest.approx(expected, abs=1e-12)
+    assert "| baseline |" in (out / "README.md").read_text()

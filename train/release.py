@@ -987,8 +987,16 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
             f"No `{action}` threshold for `{label}`: precision {policy.targets.get(action)} was not "
             "reached on validation + dev, so that action never fires for it."
         )
+    hand = train_rows_from(ctx["data_manifest"], "handwritten")
+    trained_on = (
+        f"Trained on generated posts, real normal text and {hand} hand-written posts (writers given one brief; "
+        "data/handwritten/README.md), so hand-written holdouts by writers with that brief read it more kindly "
+        "than a real feed would"
+        if hand
+        else "Trained only on generated posts plus real normal text"
+    )
     notes += [
-        "Trained only on generated posts plus real normal text; the synthetic `test`/`evasion` figures measure "
+        f"{trained_on}; the synthetic `test`/`evasion` figures measure "
         "generalization to unseen *template families* of the same generator, not to real feeds. The dev-set "
         "figures are the closer estimate, and they were also used for model selection and thresholds, so they "
         "are optimistic; the independent hand-written holdout is the judge.",
