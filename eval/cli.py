@@ -7,7 +7,8 @@ the dataset's ``test``, ``evasion`` and ``real_normal`` splits and the hand-writ
 set, and puts it next to the other models of the build that produced it (baseline,
 PyTorch teacher and student, INT8 teacher and student, read from ``WORK/predictions``)
 when ``--work`` is given. ``--holdout FILE`` adds labelled posts kept outside this repository
-(:mod:`eval.holdout`), with or without ``--data``: the command an outside judge of a release runs.
+(:mod:`eval.holdout`), with or without ``--data``: the command an outside judge of a release runs
+(with ``--work``, the build's n-gram baseline is scored on them too).
 ``--against DIR`` scores a second release on the same posts, so a candidate and the release are
 compared with a paired interval (:mod:`eval.text_intervals`) rather than two figures side by side.
 Bad input exits with code 2 and one line on stderr.
