@@ -19,6 +19,7 @@ from train.dataset import (
     labels_to_matrix,
     load_dev_split,
     load_splits,
+    repeat_sources,
 )
 
 
@@ -61,6 +62,33 @@ def test_subset_sample_and_concat(build: Path) -> None:
     assert both.subset([4]).texts == ["validation 招代理"]
     assert splits["train"].sample(2, seed=0).texts == splits["train"].sample(2, seed=0).texts
     assert len(splits["train"].sample(None, seed=0)) == 3
+
+
+def test_repeat_sources_repeats_the_named_sources_rows_after_the_originals() -> None:
+    split = TextSplit(
+        name="train",
+        texts=["甲", "乙", "丙", "丁"],
+        y=labels_to_matrix([["hard_sell"], [], ["recruitment"], []]),
+        sources=["generated", "handwritten", "generated", "handwritten"],
+    )
+    repeated = repeat_sources(split, (("handwritten", 3),))
+    assert repeated.texts == ["甲", "乙", "丙", "丁", "乙", "丁", "乙", "丁"]
+    np.testing.assert_array_equal(repeated.y[4:], split.y[[1, 3, 1, 3]])
+    assert repeated.sources.count("handwritten") == 6 and repeated.sources.count("generated") == 2
+    assert repeat_sources(split, ()) is split
+    assert repeat_sources(split, (("handwritten", 1),)).texts == split.texts
+    with pytest.raises(
+        ValueError, match="names source 'hand', which split 'train' does not have; its sources:"
+    ):
+        repeat_sources(split, (("hand", 2),))
+    for bad in (
+        (("handwritten", 0),),
+        (("handwritten", 2), ("handwritten", 3)),
+        [("handwritten", 2)],
+        (("", 2),),
+    ):
+        with pytest.raises(ValueError, match="'source_repeat' parameter of repeat_sources"):
+            repeat_sources(split, bad)
 
 
 def test_dev_set_loads_as_a_split() -> None:

@@ -339,6 +339,43 @@ def test_distillation_starts_from_teacher_layers_and_caches_soft_labels(
         distill_student(tmp_path / "teacher", tokenizer, train, selection, [5], config, tmp_path / "bad")
 
 
+def test_distillation_repeats_a_sources_rows_and_refuses_a_source_train_lacks(
+    tokenizer, data, tmp_path: Path
+) -> None:
+    train, selection = data
+    hand = [i for i in range(len(train)) if i % 6 == 0]
+    train = replace(train, sources=["handwritten" if i in hand else "generated" for i in range(len(train))])
+    teacher = make_module(tokenizer, layers=2)
+    save_module(teacher, tmp_path / "teacher")
+    # Enough steps for one pass over the repeated split: every copy gets its soft label.
+    rows = len(train) + 3 * len(hand)
+    steps = -(-rows // CONFIG.batch_size)
+    config = replace(
+        CONFIG, max_steps=steps, eval_every=steps, checkpoint_every=steps, source_repeat=(("handwritten", 4),)
+    )
+    distill_student(
+        tmp_path / "teacher", tokenizer, train, selection, 1, config, tmp_path / "student", progress=False
+    )
+    cached = cached_soft_labels(tmp_path / "student", steps)
+    assert cached.shape[0] == rows and not np.isnan(cached).any()
+    # The copies follow the originals, hand-written rows in order, four times in all.
+    copies = np.arange(len(train), rows)
+    assert_teacher_logits(
+        cached, copies[: len(hand)], teacher, tokenizer, train.subset(list(range(len(train))) + hand)
+    )
+    np.testing.assert_allclose(cached[copies], np.tile(cached[hand], (3, 1)), atol=1e-5)
+    with pytest.raises(ValueError, match="names source 'moderator', which split 'train' does not have"):
+        train_classifier(
+            make_module(tokenizer),
+            tokenizer,
+            train,
+            selection,
+            replace(CONFIG, source_repeat=(("moderator", 2),)),
+            tmp_path / "bad",
+            progress=False,
+        )
+
+
 def test_distillation_adds_spliced_posts_that_only_the_teacher_labels(
     tokenizer, data, tmp_path: Path
 ) -> None:
@@ -433,7 +470,13 @@ def test_a_new_knob_at_its_neutral_value_keeps_finished_runs_cached() -> None:
     field must not change it for runs that do not use the field (a changed value here means every
     finished build would retrain its teacher). Pinned from the code before ``distill_splice``."""
     assert run_fingerprint(TrainConfig(), inputs="x", layers=4) == "5d07b1d7f7716313"
-    for knob, value in (("distill_splice", 0.5), ("distill_embed", 0.25), ("ema_decay", 0.999)):
+    knobs = (
+        ("distill_splice", 0.5),
+        ("distill_embed", 0.25),
+        ("ema_decay", 0.999),
+        ("source_repeat", (("handwritten", 4),)),
+    )
+    for knob, value in knobs:
         changed = replace(TrainConfig(), **{knob: value})
         assert run_fingerprint(changed, inputs="x", layers=4) != "5d07b1d7f7716313", knob
 

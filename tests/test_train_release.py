@@ -200,7 +200,12 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     ):
         assert f"stage {stage}: cached" in log, stage
     teacher_before = (built["work"] / "stages" / "teacher.json").read_text()
-    changed = replace(CONFIG, student=replace(TINY, max_steps=20, ema_decay=0.9), student_seed=7, bench=False)
+    changed = replace(
+        CONFIG,
+        student=replace(TINY, max_steps=20, ema_decay=0.9, source_repeat=(("generated+real", 2),)),
+        student_seed=7,
+        bench=False,
+    )
     build_release(
         built["data"], built["out"], built["work"], changed, report_dir=built["report"], progress=False
     )
@@ -209,6 +214,7 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     assert student["steps"] == 20
     card = (built["out"] / CARD_FILE).read_text(encoding="utf-8")
     assert "--student-ema 0.9 " in card and "weights averaged with decay 0.9" in card
+    assert "--distill-repeat generated+real=2 " in card and "generated+real posts 2× per pass" in card
     assert f"--seed {CONFIG.seed} --student-seed 7 " in card
     load_bundle(built["out"])  # the rebuilt release is consistent
 

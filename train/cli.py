@@ -98,6 +98,14 @@ def build(
             " student's loss (default: train.release.ReleaseConfig's, none)."
         ),
     ] = None,
+    distill_repeat: Annotated[
+        str | None,
+        typer.Option(
+            help="Training sources the student sees more than once per pass, SOURCE=TIMES[,SOURCE=TIMES]"
+            " (e.g. handwritten=4: the hand-written posts of `feedguard data build --handwritten`);"
+            " default: each row once."
+        ),
+    ] = None,
     extra_teachers: Annotated[
         int,
         typer.Option(
@@ -193,6 +201,7 @@ def build(
         )
     if not 8 <= max_length <= 512:
         _fail(f"--max-length must be in 8..512; got {max_length}.")
+    source_repeat = _source_repeat(distill_repeat)
     base = ReleaseConfig()
     config = replace(
         base,
@@ -218,6 +227,7 @@ def build(
             distill_splice=base.student.distill_splice if distill_splice is None else distill_splice,
             distill_embed=base.student.distill_embed if distill_embed is None else distill_embed,
             ema_decay=base.student.ema_decay if student_ema is None else student_ema,
+            source_repeat=base.student.source_repeat if source_repeat is None else source_repeat,
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
         escalate_band=escalate_band,
@@ -233,6 +243,24 @@ def build(
         _fail(str(err))
     typer.echo(f"release written to {release} (model card: {release / 'MODEL_CARD.md'})")
     _warn_missing_cuts(release / POLICY_FILE)
+
+
+def _source_repeat(text: str | None) -> tuple[tuple[str, int], ...] | None:
+    """``--distill-repeat handwritten=4,moderator=2`` as TrainConfig.source_repeat; a bad value exits 2."""
+    if text is None:
+        return None
+    pairs: list[tuple[str, int]] = []
+    for item in text.split(","):
+        source, _, times = item.strip().partition("=")
+        if not source.strip() or not times.strip().isdigit() or not 1 <= int(times) <= 100:
+            _fail(
+                f"--distill-repeat takes SOURCE=TIMES[,SOURCE=TIMES] with TIMES in 1..100"
+                f" (e.g. handwritten=4); got {text!r}."
+            )
+        pairs.append((source.strip(), int(times)))
+    if len({source for source, _ in pairs}) != len(pairs):
+        _fail(f"--distill-repeat names a source twice; got {text!r}.")
+    return tuple(pairs)
 
 
 def _warn_missing_cuts(policy_path: Path) -> None:

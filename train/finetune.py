@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from model.labels import LABELS
-from train.dataset import TextSplit
+from train.dataset import TextSplit, check_source_repeat, repeat_sources
 
 log = logging.getLogger("feedguard.train")
 
@@ -82,6 +82,10 @@ class TrainConfig:
     #: Decay of a moving average of the weights (train.averaging) that is evaluated, selected and
     #: saved in place of the raw weights. 0 keeps the raw weights.
     ema_decay: float = 0.0
+    #: Rows of these sources appear this many times per pass over train, ``(("handwritten", 4),)``:
+    #: a source that is a small share of train but the register the model must read gets more of
+    #: the steps. () trains on each row once.
+    source_repeat: tuple[tuple[str, int], ...] = ()
     keep_checkpoints: int = 2
     #: CPU threads for torch: a number fixes it; None tunes it while training (see ThreadTuner).
     threads: int | None = None
@@ -118,6 +122,7 @@ class TrainConfig:
             raise ValueError(
                 f"The 'distill_splice' parameter of TrainConfig must be in [0, 4]; got {self.distill_splice!r} instead."
             )
+        check_source_repeat(self.source_repeat, "TrainConfig")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -416,7 +421,7 @@ def latest_checkpoint(run_dir: Path, fingerprint: str) -> Path | None:
 
 #: Knobs added after builds were cached, with the value that leaves training as it was: at that
 #: value they stay out of the fingerprint, so adding one does not retrain every finished run.
-_FINGERPRINT_NEUTRAL = {"distill_splice": 0.0, "distill_embed": 0.0, "ema_decay": 0.0}
+_FINGERPRINT_NEUTRAL = {"distill_splice": 0.0, "distill_embed": 0.0, "ema_decay": 0.0, "source_repeat": ()}
 
 
 def run_fingerprint(config: TrainConfig, **inputs: Any) -> str:
@@ -467,6 +472,7 @@ def train_classifier(
         )
     if not selection or any(len(s) == 0 for s in selection.values()):
         raise ValueError("The 'selection' parameter of train_classifier must map names to non-empty splits.")
+    train = repeat_sources(train, config.source_repeat)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if log.level == logging.NOTSET:

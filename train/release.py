@@ -31,7 +31,15 @@ from model.labels import LABELS
 from model.text_cascade import cascade_logits, check_band, escalated
 from model.text_ensemble import blend_logits, check_ngram_weight
 from train.calibrate import CalibrationConfig, build_policy
-from train.dataset import DEV_SPLIT, TextSplit, concat, data_manifest_sha256, load_dev_split, load_splits
+from train.dataset import (
+    DEV_SPLIT,
+    TextSplit,
+    concat,
+    data_manifest_sha256,
+    load_dev_split,
+    load_splits,
+    repeat_sources,
+)
 from train.distill import STUDENT_PICKS, pick_layers
 from train.finetune import TrainConfig, TrainResult, load_result, run_fingerprint
 
@@ -332,6 +340,8 @@ class _Build:
         dev = load_dev_split()
         if dev is not None:
             self.splits[DEV_SPLIT] = dev
+        # Refused now, not when the student starts after the teacher's hour of training.
+        repeat_sources(self.splits["train"], c.student.source_repeat)
         dev_sha = _hash(dev.texts + [str(r) for r in dev.y.tolist()]) if dev is not None else None
         fp_data = _hash({"data": data_sha, "dev": dev_sha})
 
@@ -1095,6 +1105,11 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     ema = f"--student-ema {averaged:g} " if averaged else ""
     if averaged:
         student_notes += f", weights averaged with decay {averaged:g} (train.averaging)"
+    repeated = [tuple(pair) for pair in c["student"].get("source_repeat", ())]
+    repeat_arg = ",".join(f"{source}={times}" for source, times in repeated)
+    repeat = f"--distill-repeat {repeat_arg} " if repeated else ""
+    if repeated:
+        student_notes += ", " + ", ".join(f"{source} posts {times}× per pass" for source, times in repeated)
     n_extra = c.get("extra_teachers", 0)
     extra_seed_list = [teacher_seed(c["seed"], i) for i in range(1, n_extra + 1)]
     extra_seeds = ", ".join(map(str, extra_seed_list))
@@ -1108,7 +1123,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{extra}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
-        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}"
+        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}{repeat}"
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
