@@ -26,40 +26,46 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from model.labels import LABELS
+from model.policy import Policy
+
+
+def policy_labels(policy: Policy) -> Callable[[np.ndarray], list[tuple[str, ...]]]:
+    """Logits -> each post's labels over their `label` cut, decided by ``policy`` as the Scorer does."""
+
+    def labels(logits: np.ndarray) -> list[tuple[str, ...]]:
+        return [d.labels_over for d in policy.decide_many(policy.calibrate(logits, kind="logits"))]
+
+    return labels
 
 
 def batch_dependence(
     logits: Callable[[list[str]], np.ndarray],
-    calibrate: Callable[[np.ndarray], np.ndarray],
-    cuts: Sequence[float],
+    labels: Callable[[np.ndarray], Sequence[tuple[str, ...]]],
     texts: Sequence[str],
 ) -> dict[str, Any]:
     """Scores of ``texts`` in one call against one call per post: logit gaps and decision flips.
 
-    ``calibrate`` maps logits to the policy's probabilities, ``cuts`` are the `label`
-    thresholds in :data:`model.labels.LABELS` order.
+    ``labels`` maps a logit matrix to each post's labels over their `label` cut
+    (:func:`policy_labels` for a release).
     """
     texts = list(texts)
     if not texts:
         raise ValueError("The 'texts' parameter of batch_dependence must hold at least one post.")
-    if len(cuts) != len(LABELS):
-        raise ValueError(
-            f"The 'cuts' parameter of batch_dependence must have {len(LABELS)} values; got {len(cuts)}."
-        )
     start = time.perf_counter()
     together = np.asarray(logits(texts), dtype=np.float64)
     middle = time.perf_counter()
     alone = np.concatenate([np.asarray(logits([t]), dtype=np.float64) for t in texts])
     end = time.perf_counter()
     gap = np.abs(together - alone)
-    cut = np.asarray(cuts, dtype=np.float64)
-    flips = ((calibrate(together) >= cut) != (calibrate(alone) >= cut)).any(axis=1)
+    decided = labels(together), labels(alone)
+    if any(len(d) != len(texts) for d in decided):
+        raise ValueError("The 'labels' parameter of batch_dependence must give one label tuple per post.")
+    flips = sum(a != b for a, b in zip(*decided, strict=True))
     return {
         "posts": len(texts),
         "max_logit_gap": float(gap.max()),
         "p99_logit_gap": float(np.quantile(gap, 0.99)),
-        "flipped_posts": int(flips.sum()),
+        "flipped_posts": int(flips),
         # What scoring one post per call (which removes the dependence) would cost; one pass each,
         # so read it as a rough figure (the machine is shared).
         "posts_per_s_together": len(texts) / max(middle - start, 1e-9),
@@ -91,7 +97,6 @@ def main(
     from eval.holdout import load_holdout
     from eval.text_report import load_eval_splits
     from model.bundle import load_bundle
-    from model.policy import Policy
 
     if data is None and holdout is None:
         _fail("pass --data (a dataset build), --holdout (labelled posts as JSON Lines), or both.")
@@ -110,11 +115,8 @@ def main(
             sets["holdout"] = list(load_holdout(holdout).texts)
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
-    cuts = [policy.thresholds["label"].get(label, np.inf) for label in LABELS]  # no cut: never labelled
     for name, texts in sets.items():
-        result = batch_dependence(
-            bundle.classifier.logits, lambda z: policy.calibrate(z, kind="logits"), cuts, texts
-        )
+        result = batch_dependence(bundle.classifier.logits, policy_labels(policy), texts)
         typer.echo(json.dumps({"release": str(release), "set": name, **result}))
 
 

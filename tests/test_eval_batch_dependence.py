@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from eval.batch_dependence import app, batch_dependence
+from eval.batch_dependence import app, batch_dependence, policy_labels
 from model.bundle import load_bundle
 from model.labels import LABELS
 from model.policy import Policy
@@ -25,8 +25,15 @@ def _minus_batch_mean(texts: list[str]) -> np.ndarray:
     return np.stack([lengths - lengths.mean(), np.zeros_like(lengths), np.zeros_like(lengths)], axis=1)
 
 
+def _over(cuts: list[float]):
+    """Logits -> the labels whose logit reaches its cut (a policy's `label` step, uncalibrated)."""
+    return lambda z: [
+        tuple(label for label, v, c in zip(LABELS, row, cuts, strict=True) if v >= c) for row in z
+    ]
+
+
 def test_a_batch_independent_score_has_no_gap_and_no_flips() -> None:
-    result = batch_dependence(_by_length, lambda z: z, [5.0, 0.0, 1.0], POSTS)
+    result = batch_dependence(_by_length, _over([5.0, 0.0, 1.0]), POSTS)
     assert {k: result[k] for k in ("posts", "max_logit_gap", "p99_logit_gap", "flipped_posts")} == {
         "posts": 5,
         "max_logit_gap": 0.0,
@@ -38,7 +45,7 @@ def test_a_batch_independent_score_has_no_gap_and_no_flips() -> None:
 
 def test_a_batch_dependent_score_counts_its_gaps_and_flips() -> None:
     lengths = np.array([len(t) for t in POSTS], dtype=float)
-    result = batch_dependence(_minus_batch_mean, lambda z: z, [0.5, 9.0, 9.0], POSTS)
+    result = batch_dependence(_minus_batch_mean, _over([0.5, 9.0, 9.0]), POSTS)
     # Alone every post scores 0; together it scores its length minus the mean.
     together = lengths - lengths.mean()
     assert result["max_logit_gap"] == pytest.approx(np.abs(together).max())
@@ -49,10 +56,7 @@ def test_a_batch_dependent_score_counts_its_gaps_and_flips() -> None:
 def test_the_release_runs_and_its_figures_are_consistent() -> None:
     bundle = load_bundle()
     policy = Policy.load(bundle.policy_path)
-    cuts = [policy.thresholds["label"].get(label, np.inf) for label in LABELS]
-    result = batch_dependence(
-        bundle.classifier.logits, lambda z: policy.calibrate(z, kind="logits"), cuts, POSTS
-    )
+    result = batch_dependence(bundle.classifier.logits, policy_labels(policy), POSTS)
     assert result["posts"] == len(POSTS)
     assert 0.0 <= result["p99_logit_gap"] <= result["max_logit_gap"]
     assert 0 <= result["flipped_posts"] <= len(POSTS)
@@ -60,9 +64,9 @@ def test_the_release_runs_and_its_figures_are_consistent() -> None:
 
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one post"):
-        batch_dependence(_by_length, lambda z: z, [0.0, 0.0, 0.0], [])
-    with pytest.raises(ValueError, match="must have 3 values"):
-        batch_dependence(_by_length, lambda z: z, [0.0], POSTS)
+        batch_dependence(_by_length, _over([0.0, 0.0, 0.0]), [])
+    with pytest.raises(ValueError, match="one label tuple per post"):
+        batch_dependence(_by_length, lambda z: [()], POSTS)
     for args, message in (
         ([], "pass --data"),
         (["--holdout", "/nonexistent.jsonl"], "no such file"),
