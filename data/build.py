@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from data.accounts import simulate_feed
 from data.evasion import apply_evasion
 from data.generator import GeneratedPost, family_label, generate_posts, list_families
-from data.manifest import build_manifest, write_manifest
+from data.manifest import HANDWRITTEN_SOURCE, IN_REPO_SOURCES, build_manifest, write_manifest
 from data.sources import REAL_KINDS, SOURCES, RealText, load_real_texts
 from model.labels import EVASION_TRICKS, LABELS
 from model.normalize import normalize
@@ -217,9 +217,6 @@ def _evasion_variants(test_posts: Sequence[GeneratedPost], seed: int, plan: Buil
 #: The hand-written training posts (data/handwritten/README.md): train only, opt-in.
 HANDWRITTEN_DIR: Path = Path(__file__).resolve().parent / "handwritten"
 
-#: Row ``kind`` given to extra rows without one, by the source they come from.
-_EXTRA_KIND: dict[str, str] = {"moderator": "extra/moderator_decision", "handwritten": "extra/handwritten"}
-
 
 def load_extra_rows(
     path: Path, source: Literal["moderator", "handwritten"] = "moderator"
@@ -286,7 +283,7 @@ def _extra_row(where: str, r: Any, i: int, group: str, source: str) -> dict[str,
         "text": r["text"],
         "labels": [x for x in LABELS if x in labels],
         "family": f"extra/{group}",
-        "kind": str(r.get("kind") or _EXTRA_KIND[source]),
+        "kind": str(r.get("kind") or IN_REPO_SOURCES[source]["kind"]),
         "tricks": [t for t in EVASION_TRICKS if t in tricks],
         "source": source,
         "image_paths": [],
@@ -437,11 +434,11 @@ def build_with_plan(
     dropped = _drop_overlap(posts, extra_rows)
     # Hand-written posts give way to held-out ones (not the other way round, as moderator rows do):
     # with or without them, every held-out row is the one the build would have anyway.
-    hand_rows = load_extra_rows(HANDWRITTEN_DIR, source="handwritten") if plan.handwritten else []
+    hand_rows = load_extra_rows(HANDWRITTEN_DIR, source=HANDWRITTEN_SOURCE) if plan.handwritten else []
     if hand_rows:
         held_out = {_norm(p.text) for split in SPLITS[1:] for p in posts[split]}
         kept_hand = [r for r in hand_rows if _norm(r["text"]) not in held_out]
-        dropped["handwritten"] = len(hand_rows) - len(kept_hand)
+        dropped[HANDWRITTEN_SOURCE] = len(hand_rows) - len(kept_hand)
         extra_rows = [*extra_rows, *kept_hand]
     stages.update()
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from data.manifest import code_version, content_sha256
+from data.manifest import HANDWRITTEN_SOURCE, MODERATOR_SOURCE, code_version, content_sha256
 from model.labels import LABELS
 from model.text_cascade import cascade_logits, check_band, escalated
 from model.text_ensemble import blend_logits, check_ngram_weight
@@ -997,7 +997,7 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
             f"No `{action}` threshold for `{label}`: precision {policy.targets.get(action)} was not "
             "reached on validation + dev, so that action never fires for it."
         )
-    hand = train_rows_from(ctx["data_manifest"], "handwritten")
+    hand = train_rows_from(ctx["data_manifest"], HANDWRITTEN_SOURCE)
     trained_on = (
         f"Trained on generated posts, real normal text and {hand} hand-written posts (writers given one brief; "
         "data/handwritten/README.md), so hand-written holdouts by writers with that brief read it more kindly "
@@ -1314,9 +1314,9 @@ def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:
         f"- Moderator labels in training: {moderator_rows(dm)} (rows from `feedguard data export-decisions`, "
         f"passed to `feedguard data build --extra`; sources: {', '.join(dm.get('extra_sources') or []) or 'none'})."
     ]
-    hand = train_rows_from(dm, "handwritten")
+    hand = train_rows_from(dm, HANDWRITTEN_SOURCE)
     if hand:
-        left_out = (dm.get("dropped_overlap") or {}).get("handwritten", 0)
+        left_out = (dm.get("dropped_overlap") or {}).get(HANDWRITTEN_SOURCE, 0)
         lines.append(
             f"- Hand-written training posts: {hand} (`data/handwritten/`, `feedguard data build --handwritten`; "
             f"{left_out} more left out as copies of held-out posts)."
@@ -1326,7 +1326,7 @@ def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:
 
 def moderator_rows(data_manifest: dict[str, Any]) -> int:
     """How many moderator decisions went into training: the feedback loop's size, for the card."""
-    return train_rows_from(data_manifest, "moderator")
+    return train_rows_from(data_manifest, MODERATOR_SOURCE)
 
 
 def train_rows_from(data_manifest: dict[str, Any], source: str) -> int:
