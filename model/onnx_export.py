@@ -1,15 +1,20 @@
-"""Export a :class:`TextClassifierModule` to ONNX and quantize it to dynamic INT8.
+"""Export a :class:`TextClassifierModule` to ONNX and quantize it to INT8 (dynamic or static).
 
 The service runs onnxruntime without torch; this is the one bridge. Batch and sequence
-axes stay dynamic so length-bucketed batches of any size run on one graph. INT8 comes
-after onnxruntime's BERT graph fusion (attention, layer norm, GELU), which is what lets
-the quantizer turn the fused ops into integer kernels.
+axes stay dynamic so length-bucketed batches of any size run on one graph. Dynamic INT8
+comes after onnxruntime's BERT graph fusion (attention, layer norm, GELU), which is what
+lets the quantizer turn the fused ops into integer kernels. Static INT8 fixes every
+activation scale from calibration posts instead, so a post's score no longer depends on
+the posts it is batched with.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 import tempfile
 import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +22,7 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnx import numpy_helper
+from onnxruntime.quantization import CalibrationDataReader
 
 from model.labels import LABELS
 from model.text_classifier import TextClassifierModule
@@ -257,14 +263,109 @@ def quantize_int8(
         + ("per-channel" if per_channel else "per-tensor")
         + "; FFN down-projections FP32"
     )
-    model = onnx.load(str(dst))
+    _write_metadata(dst, meta)
+    return dst
+
+
+def static_quantized_nodes(path: Path) -> list[str]:
+    """The nodes static INT8 rounds: the word-embedding Gather and the projection MatMuls, less two kinds.
+
+    Left in FP32: the attention-score MatMuls (both inputs are activations, whose fixed scales
+    would have to cover every query/key product seen in calibration) and the FFN
+    down-projections, which read GELU's long-tailed output (the same choice as dynamic INT8's,
+    :func:`ffn_down_projections`). Found by shape, as the unfused export has no Gelu node: a
+    down-projection's weight is taller (intermediate size) than wide (hidden size).
+    """
+    graph = onnx.load(str(path), load_external_data=False).graph
+    weights = {init.name: tuple(init.dims) for init in graph.initializer}
+    names = []
+    for node in graph.node:
+        if node.op_type not in ("MatMul", "Gather"):
+            continue
+        shape = weights.get(node.input[1] if node.op_type == "MatMul" else node.input[0], ())
+        projection = node.op_type == "MatMul" and len(shape) == 2 and shape[0] <= shape[1]
+        embedding = node.op_type == "Gather" and len(shape) == 2 and "word_embeddings" in node.name
+        if projection or embedding:
+            names.append(node.name)
+    return names
+
+
+class _Batches(CalibrationDataReader):
+    """Hands onnxruntime's calibrator the calibration batches one at a time."""
+
+    def __init__(self, batches: list[dict[str, np.ndarray]]) -> None:
+        self._batches = iter(batches)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._batches, None)
+
+
+def quantize_int8_static(src: Path, dst: Path, calibration: Iterable[Mapping[str, np.ndarray]]) -> Path:
+    """Static INT8 of ``src`` into ``dst``: activation scales fixed from the ``calibration`` batches.
+
+    Dynamic INT8 scales each MatMul's input over the whole call, so a post's rounding (and on
+    r13 up to 2.2 logits of its score) depends on its batch-mates and padding; with fixed
+    scales a post scores the same alone or in any batch. QDQ format, per-channel symmetric
+    INT8 weights, asymmetric UINT8 activations, min/max calibration on the unfused graph
+    (onnxruntime fuses the Q/DQ pairs into integer kernels when the session loads).
+    ``calibration`` yields ``{"input_ids", "attention_mask"}`` int64 batches of real posts.
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise FileNotFoundError(f"{src} is missing; export the model with export_onnx first.")
+    batches = [
+        {name: np.asarray(batch[name], dtype=np.int64) for name in INPUT_NAMES} for batch in calibration
+    ]
+    if not batches:
+        raise ValueError("The 'calibration' parameter of quantize_int8_static must yield at least one batch.")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    meta = _metadata(src)
+    nodes = static_quantized_nodes(src)
+    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        # The calibrator writes its augmented copy beside the model it reads: keep it in tmp.
+        source = Path(tmp) / "source.onnx"
+        shutil.copyfile(src, source)
+        # The quantizer warns (root logger) on every call that the model was not pre-processed: the
+        # unfused graph is what it should see here (fused Attention hides the projections).
+        ort.set_default_logger_severity(3)
+        muted = logging.root.manager.disable
+        logging.disable(logging.WARNING)
+        try:
+            quantize_static(
+                str(source),
+                str(dst),
+                _Batches(batches),
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=["MatMul", "Gather"],
+                nodes_to_quantize=nodes,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+            )
+        finally:
+            logging.disable(muted)
+            ort.set_default_logger_severity(2)
+    meta["quantization"] = (
+        f"static QInt8 per-channel weights, QUInt8 activations (min/max over {sum(len(b['input_ids']) for b in batches)}"
+        " calibration posts); attention scores and FFN down-projections FP32"
+    )
+    _write_metadata(dst, meta)
+    return dst
+
+
+def _write_metadata(path: Path, meta: dict[str, str]) -> None:
+    """Replace ``path``'s metadata with ``meta`` (sorted), check the graph and save it."""
+    model = onnx.load(str(path))
     del model.metadata_props[:]
     for key, value in sorted(meta.items()):
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
-    return dst
+    onnx.save(model, str(path))
 
 
 def _metadata(path: Path) -> dict[str, str]:

@@ -19,7 +19,14 @@ import torch
 from model.encoder_weights import build_e5_encoder
 from model.labels import LABELS
 from model.onnx_classifier import OnnxTextClassifier
-from model.onnx_export import export_onnx, ffn_down_projections, optimize_bert, quantize_int8
+from model.onnx_export import (
+    export_onnx,
+    ffn_down_projections,
+    optimize_bert,
+    quantize_int8,
+    quantize_int8_static,
+    static_quantized_nodes,
+)
 from model.text_classifier import TextClassifierModule, TorchTextClassifier, student_from_teacher
 from model.tokenizer import PostTokenizer
 from model.vocab import select_vocab
@@ -87,19 +94,28 @@ def onnx_paths(student, tmp_path_factory) -> tuple[Path, Path]:
     return fp32, int8
 
 
-@pytest.fixture(scope="module", params=["torch", "onnx-fp32", "onnx-int8"])
-def classifier(request, student, tokenizer_and_keep, onnx_paths):
+@pytest.fixture(scope="module")
+def static_path(onnx_paths, tokenizer_and_keep) -> Path:
+    """Static INT8 calibrated on the posts themselves, in length buckets of 8 as the build does."""
+    tok, _ = tokenizer_and_keep
+    calibration = [batch for _, batch in tok.encode_bucketed(POSTS, 64, 8)]
+    return quantize_int8_static(onnx_paths[0], onnx_paths[0].with_name("model.static.onnx"), calibration)
+
+
+@pytest.fixture(scope="module", params=["torch", "onnx-fp32", "onnx-int8", "onnx-static"])
+def classifier(request, student, tokenizer_and_keep, onnx_paths, static_path):
     tok, _ = tokenizer_and_keep
     if request.param == "torch":
         return TorchTextClassifier(student, tok, max_length=64, batch_size=8)
-    path = onnx_paths[0] if request.param == "onnx-fp32" else onnx_paths[1]
+    path = {"onnx-fp32": onnx_paths[0], "onnx-int8": onnx_paths[1], "onnx-static": static_path}[request.param]
     return OnnxTextClassifier(path, tok, max_length=64, batch_size=8, intra_op_threads=1)
 
 
 def classifier_kind(classifier) -> str:
     if isinstance(classifier, TorchTextClassifier):
         return "torch"
-    return "int8" if "int8" in classifier.onnx_path.name else "fp32"
+    name = classifier.onnx_path.name
+    return "int8" if "int8" in name else "static" if "static" in name else "fp32"
 
 
 # ---------------------------------------------------------------- one contract, every backend
@@ -108,7 +124,8 @@ def test_predict_proba_shape_range_and_order(classifier):
     assert probs.shape == (len(POSTS), len(LABELS)) and probs.dtype == np.float32
     assert ((probs >= 0) & (probs <= 1)).all()
     # Bucketing sorts by length internally; results must come back in input order. Dynamic INT8
-    # quantizes activations per batch, so its scores move a little with the batch's company.
+    # quantizes activations per batch, so its scores move a little with the batch's company;
+    # static INT8's fixed scales do not.
     atol = 0.1 if classifier_kind(classifier) == "int8" else 1e-4
     one_by_one = np.vstack([classifier.predict_proba([p]) for p in POSTS[:6]])
     np.testing.assert_allclose(probs[:6], one_by_one, atol=atol)
@@ -184,6 +201,46 @@ def test_int8_is_smaller_and_agrees_with_fp32(student, tokenizer_and_keep, onnx_
 def test_onnx_classifier_rejects_mismatched_tokenizer(onnx_paths):
     with pytest.raises(ValueError, match="'tokenizer' parameter of OnnxTextClassifier"):
         OnnxTextClassifier(onnx_paths[0], PostTokenizer.base())
+
+
+def test_static_int8_rounds_projections_alone_and_scores_a_post_the_same_in_any_batch(
+    student, tokenizer_and_keep, onnx_paths, static_path
+):
+    """Static INT8: per layer q/k/v/attention-output/FFN-up plus the word embeddings are INT8; a post's
+    scores alone, in the full batch and beside other posts are equal (dynamic INT8's are not)."""
+    fp32, dynamic = onnx_paths
+    names = static_quantized_nodes(fp32)
+    assert len(names) == 2 * 5 + 1 and sum("word_embeddings" in n for n in names) == 1
+    assert not any("/output/dense/" in n and "/attention/" not in n for n in names)  # FFN down stays FP32
+    assert static_path.stat().st_size < 0.5 * fp32.stat().st_size
+    model = onnx.load(str(static_path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert (
+        meta["quantization"].startswith("static QInt8 per-channel weights")
+        and "32 calibration posts" in (meta["quantization"])
+    )
+    assert meta["num_hidden_layers"] == "2"  # the export's metadata is kept
+    assert sum(n.op_type == "DequantizeLinear" for n in model.graph.node) >= len(names)
+    tok, _ = tokenizer_and_keep
+    gaps = {}
+    for kind, path in (("static", static_path), ("dynamic", dynamic)):
+        clf = OnnxTextClassifier(path, tok, max_length=64, batch_size=32, intra_op_threads=1)
+        together = clf.logits(POSTS)
+        alone = np.vstack([clf.logits([p]) for p in POSTS])
+        gaps[kind] = float(np.abs(together - alone).max())
+    print(f"\none call vs one post per call, largest logit gap: {gaps}")
+    assert gaps["static"] < 1e-4 < gaps["dynamic"]
+    ref = TorchTextClassifier(student, tok, max_length=64).predict_proba(POSTS)
+    got = OnnxTextClassifier(static_path, tok, max_length=64).predict_proba(POSTS)
+    assert float(((ref >= 0.5) == (got >= 0.5)).mean()) >= 0.95
+
+
+def test_static_int8_refuses_a_missing_model_and_no_calibration(onnx_paths, tmp_path):
+    with pytest.raises(FileNotFoundError, match="export the model with export_onnx first"):
+        quantize_int8_static(tmp_path / "missing.onnx", tmp_path / "y.onnx", [])
+    with pytest.raises(ValueError, match="'calibration' parameter of quantize_int8_static"):
+        quantize_int8_static(onnx_paths[0], tmp_path / "y.onnx", [])
+    assert not (tmp_path / "y.onnx").exists()
 
 
 def test_export_and_quantize_reject_bad_input(student, tmp_path):

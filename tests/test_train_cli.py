@@ -36,6 +36,9 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--distill-repeat", "handwritten"], "--distill-repeat takes SOURCE=TIMES"),
         (["build", "--distill-repeat", "handwritten=0"], "--distill-repeat takes SOURCE=TIMES"),
         (["build", "--distill-repeat", "a=2,a=3"], "--distill-repeat names a source twice"),
+        (["build", "--teacher-repeat", "handwritten=x"], "--teacher-repeat takes SOURCE=TIMES"),
+        (["build", "--teacher-repeat", "a=2,a=3"], "--teacher-repeat names a source twice"),
+        (["build", "--quantization", "fp16"], "--quantization must be one of dynamic, static"),
         (["build", "--escalate-band", "0"], "--escalate-band must be in (0, 20]"),
         (["build", "--escalate-band", "25"], "--escalate-band must be in (0, 20]"),
         (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
@@ -88,6 +91,22 @@ def test_release_config_refuses_an_unknown_student_pick_and_resolves_the_known_o
         ReleaseConfig(student_pick="top")
     assert ReleaseConfig(student_layers=6, student_pick="bottom").student_layer_indices() == list(range(6))
     assert ReleaseConfig(student_layers=4).student_layer_indices() == [0, 4, 7, 11]
+
+
+def test_release_config_refuses_an_unknown_quantization_and_bad_post_counts() -> None:
+    from train.release import ReleaseConfig
+
+    with pytest.raises(
+        ValueError, match="'quantization' parameter of ReleaseConfig must be one of dynamic, static"
+    ):
+        ReleaseConfig(quantization="int4")
+    for name in ("calibration_posts", "batch_check_posts"):
+        for bad in (0, 2.5, True):
+            with pytest.raises(
+                ValueError, match=f"'{name}' parameter of ReleaseConfig must be a positive int"
+            ):
+                ReleaseConfig(**{name: bad})
+    assert ReleaseConfig().quantization == "dynamic"  # static is opt-in until it is judged
 
 
 def test_release_config_refuses_bad_ngram_weights() -> None:
@@ -145,3 +164,20 @@ def test_extra_teachers_are_seeded_after_the_build_seed_and_keep_the_first_teach
 
     with pytest.raises(ValueError, match=r"cannot be combined with student\.distill_embed > 0"):
         ReleaseConfig(extra_teachers=1, student=replace(TrainConfig(), distill_embed=1.0))
+
+
+def test_a_teacher_repeat_reaches_every_teacher_and_leaves_the_students_rows_alone() -> None:
+    """``--teacher-repeat`` is the teachers' own knob: extra teachers share it, the student does not."""
+    from dataclasses import replace
+
+    from train.finetune import TrainConfig, run_fingerprint
+    from train.release import ReleaseConfig
+
+    repeat = (("handwritten", 4),)
+    base = ReleaseConfig(seed=13, extra_teachers=1)
+    repeated = replace(base, teacher=replace(TrainConfig(), source_repeat=repeat))
+    assert repeated.teacher_config().source_repeat == repeat
+    assert repeated.teacher_config(1).source_repeat == repeat
+    assert repeated.student_config().source_repeat == ()
+    assert run_fingerprint(repeated.teacher_config()) != run_fingerprint(base.teacher_config())
+    assert run_fingerprint(repeated.student_config()) == run_fingerprint(base.student_config())

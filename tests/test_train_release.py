@@ -128,6 +128,9 @@ def test_model_card_reports_what_the_issue_asks(built) -> None:
         "Moderator labels in training: 0",
         "How precise these figures are",
         "Difference from `release` on the same draws",
+        f"Scored all in one call against one post per call ({CONFIG.batch_check_posts} test posts",
+        "decision (dynamic INT8 scales each call's activations together",
+        "dynamic INT8 ONNX",
     ):
         assert needle in card, needle
     report = built["report"]
@@ -236,6 +239,54 @@ def test_an_extra_teacher_is_trained_and_the_student_learns_from_both(built, tmp
     assert f"| teacher 2 (seed {CONFIG.seed + 1}) | 2 | " in card
     assert f"mean logits of 2 teachers (seeds {CONFIG.seed}, {CONFIG.seed + 1}" in card
     assert ", teacher_2 " in card.split("Stage times (s): ")[1]  # its training time is in the card
+    load_bundle(out)
+
+
+def test_a_teacher_repeat_retrains_the_teacher_and_an_absent_source_is_refused_first(
+    built, tmp_path: Path
+) -> None:
+    """On a copy of the work dir: a source the build lacks stops it before any training; one it has
+    retrains the teacher with those rows repeated, and the card's command and training line say so."""
+    work, out = tmp_path / "work", tmp_path / "release"
+    shutil.copytree(built["work"], work)
+    log = work / "build.log"
+    absent = replace(CONFIG, teacher=replace(TINY, source_repeat=(("moderator", 2),)), bench=False)
+    before = len(log.read_text())
+    with pytest.raises(ValueError, match="names source 'moderator', which split 'train' does not have"):
+        build_release(built["data"], out, work, absent, report_dir=tmp_path / "report", progress=False)
+    assert "stage teacher" not in log.read_text()[before:]
+    repeated = replace(CONFIG, teacher=replace(TINY, source_repeat=(("generated+real", 2),)), bench=False)
+    before = len(log.read_text())
+    build_release(built["data"], out, work, repeated, report_dir=tmp_path / "report", progress=False)
+    assert "stage teacher: running" in log.read_text()[before:]
+    card = (out / CARD_FILE).read_text(encoding="utf-8")
+    assert "--teacher-repeat generated+real=2 " in card
+    assert "steps, generated+real posts 2× per pass. Student: " in card
+    load_bundle(out)
+
+
+def test_static_int8_reruns_from_the_export_and_the_release_scores_a_post_alike_in_any_batch(
+    built, tmp_path: Path
+) -> None:
+    """On a copy of the work dir: the export reruns; the card says static and measures 0 flips."""
+    work, out = tmp_path / "work", tmp_path / "release"
+    shutil.copytree(built["work"], work)
+    before = len((work / "build.log").read_text())
+    static = replace(CONFIG, quantization="static", calibration_posts=64, bench=False)
+    build_release(built["data"], out, work, static, report_dir=tmp_path / "report", progress=False)
+    log = (work / "build.log").read_text()[before:]
+    # The teacher stays cached (an earlier test here retrained the shared work dir's student).
+    assert "stage teacher: cached" in log and "stage export: running" in log
+    card = (out / CARD_FILE).read_text(encoding="utf-8")
+    assert "static INT8 ONNX" in card and " --quantization static" in card
+    assert "0 posts change their `label` decision (static INT8 fixes every activation scale" in card
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(out / MODEL_FILE)).metadata_props}
+    assert (
+        meta["quantization"].startswith("static QInt8")
+        and "(min/max over 64 calibration posts)" in (meta["quantization"])
+    )
     load_bundle(out)
 
 

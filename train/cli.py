@@ -106,6 +106,20 @@ def build(
             " default: each row once."
         ),
     ] = None,
+    quantization: Annotated[
+        str,
+        typer.Option(
+            help="INT8 activation rounding: dynamic (scaled per call, so a post's score moves with its"
+            " batch-mates) or static (scales fixed at export from training posts)."
+        ),
+    ] = "dynamic",
+    teacher_repeat: Annotated[
+        str | None,
+        typer.Option(
+            help="Training sources the teacher (and any extra teacher) sees more than once per pass,"
+            " SOURCE=TIMES[,SOURCE=TIMES] as --distill-repeat; default: each row once."
+        ),
+    ] = None,
     extra_teachers: Annotated[
         int,
         typer.Option(
@@ -162,7 +176,7 @@ def build(
 ) -> None:
     """Rebuild the release end to end (resumes a killed build from its work dir)."""
     from train.distill import STUDENT_PICKS
-    from train.release import POLICY_FILE, ReleaseConfig, build_release
+    from train.release import POLICY_FILE, QUANTIZATIONS, ReleaseConfig, build_release
 
     if size not in SIZES:
         _fail(f"--size must be one of {', '.join(SIZES)}; got {size!r}.")
@@ -177,6 +191,8 @@ def build(
             f"{student_layers} and {teacher_layers}."
         )
     _check_positive("--threads", threads)
+    if quantization not in QUANTIZATIONS:
+        _fail(f"--quantization must be one of {', '.join(QUANTIZATIONS)}; got {quantization!r}.")
     if student_pick not in STUDENT_PICKS:
         _fail(f"--student-pick must be one of {', '.join(STUDENT_PICKS)}; got {student_pick!r}.")
     if not 0 <= student_tolerance <= 1:
@@ -201,7 +217,8 @@ def build(
         )
     if not 8 <= max_length <= 512:
         _fail(f"--max-length must be in 8..512; got {max_length}.")
-    source_repeat = _source_repeat(distill_repeat)
+    source_repeat = _source_repeat(distill_repeat, "--distill-repeat")
+    teacher_source_repeat = _source_repeat(teacher_repeat, "--teacher-repeat")
     base = ReleaseConfig()
     config = replace(
         base,
@@ -215,7 +232,14 @@ def build(
         student_pick=student_pick,
         student_tolerance=student_tolerance,
         teacher=replace(
-            base.teacher, max_length=max_length, max_steps=max_steps, eval_every=eval_every, epochs=epochs
+            base.teacher,
+            max_length=max_length,
+            max_steps=max_steps,
+            eval_every=eval_every,
+            epochs=epochs,
+            source_repeat=base.teacher.source_repeat
+            if teacher_source_repeat is None
+            else teacher_source_repeat,
         ),
         student=replace(
             base.student,
@@ -231,6 +255,7 @@ def build(
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
         escalate_band=escalate_band,
+        quantization=quantization,
         bench=bench,
         threads=threads,
     )
@@ -245,8 +270,8 @@ def build(
     _warn_missing_cuts(release / POLICY_FILE)
 
 
-def _source_repeat(text: str | None) -> tuple[tuple[str, int], ...] | None:
-    """``--distill-repeat handwritten=4,moderator=2`` as TrainConfig.source_repeat; a bad value exits 2."""
+def _source_repeat(text: str | None, flag: str) -> tuple[tuple[str, int], ...] | None:
+    """``handwritten=4,moderator=2`` (the value of ``flag``) as TrainConfig.source_repeat; a bad value exits 2."""
     if text is None:
         return None
     pairs: list[tuple[str, int]] = []
@@ -254,12 +279,12 @@ def _source_repeat(text: str | None) -> tuple[tuple[str, int], ...] | None:
         source, _, times = item.strip().partition("=")
         if not source.strip() or not times.strip().isdigit() or not 1 <= int(times) <= 100:
             _fail(
-                f"--distill-repeat takes SOURCE=TIMES[,SOURCE=TIMES] with TIMES in 1..100"
+                f"{flag} takes SOURCE=TIMES[,SOURCE=TIMES] with TIMES in 1..100"
                 f" (e.g. handwritten=4); got {text!r}."
             )
         pairs.append((source.strip(), int(times)))
     if len({source for source, _ in pairs}) != len(pairs):
-        _fail(f"--distill-repeat names a source twice; got {text!r}.")
+        _fail(f"{flag} names a source twice; got {text!r}.")
     return tuple(pairs)
 
 

@@ -72,6 +72,10 @@ BASE_MODEL = {
 }
 
 
+#: How the build rounds activations to INT8 (ReleaseConfig.quantization).
+QUANTIZATIONS = ("dynamic", "static")
+
+
 @dataclass(frozen=True)
 class ReleaseConfig:
     """What a release build does; every field is recorded in the model card."""
@@ -116,6 +120,14 @@ class ReleaseConfig:
     student_tolerance: float = 0.01
     #: The build fails if FP32 and INT8 agree on fewer test decisions than this.
     min_parity: float = 0.99
+    #: INT8 activation rounding (one of QUANTIZATIONS): ``dynamic`` (model.onnx_export.quantize_int8)
+    #: scales each call's activations together, so a post's score moves with its batch-mates (r13: up
+    #: to 2.2 logits); ``static`` (quantize_int8_static) fixes the scales from ``calibration_posts``
+    #: training posts at export.
+    quantization: str = "dynamic"
+    calibration_posts: int = 512
+    #: Test posts the card's batch-dependence line scores in one call and one post per call.
+    batch_check_posts: int = 300
     bench: bool = True
     bench_posts: int = 256
     #: torch/onnxruntime threads for training and prediction. None: measured and chosen while running
@@ -162,6 +174,17 @@ class ReleaseConfig:
             check_ngram_weight(weight, "ReleaseConfig")
         if self.escalate_band is not None:
             check_band(self.escalate_band, "ReleaseConfig (escalate_band)")
+        if self.quantization not in QUANTIZATIONS:
+            raise ValueError(
+                f"The 'quantization' parameter of ReleaseConfig must be one of {', '.join(QUANTIZATIONS)}; "
+                f"got {self.quantization!r} instead."
+            )
+        for name in ("calibration_posts", "batch_check_posts"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"The '{name}' parameter of ReleaseConfig must be a positive int; got {value!r} instead."
+                )
         if self.student_pick not in STUDENT_PICKS:
             raise ValueError(
                 f"The 'student_pick' parameter of ReleaseConfig must be one of {', '.join(STUDENT_PICKS)}; "
@@ -342,6 +365,7 @@ class _Build:
             self.splits[DEV_SPLIT] = dev
         # Refused now, not when the student starts after the teacher's hour of training.
         repeat_sources(self.splits["train"], c.student.source_repeat)
+        repeat_sources(self.splits["train"], c.teacher.source_repeat)
         dev_sha = _hash(dev.texts + [str(r) for r in dev.y.tolist()]) if dev is not None else None
         fp_data = _hash({"data": data_sha, "dev": dev_sha})
 
@@ -366,7 +390,15 @@ class _Build:
         fp_targets = _hash({"teachers": [fp_teacher, *fp_extras]}) if fp_extras else fp_teacher
         fp_student = run_fingerprint(c.student_config(), inputs=fp_targets, layers=picked)
         student = self.stages.run("student", fp_student, lambda: self.stage_student(fp_student))
-        fp_export = _hash({"teacher": fp_teacher, "student": fp_student})
+        # Static INT8 joins the fingerprint only when chosen, so dynamic builds stay cached.
+        fp_export = _hash(
+            {"teacher": fp_teacher, "student": fp_student}
+            | (
+                {"quantization": c.quantization, "calibration_posts": c.calibration_posts}
+                if c.quantization != "dynamic"
+                else {}
+            )
+        )
         self.stages.run("export", fp_export, self.stage_export)
         fp_predict = _hash(
             {"export": fp_export, "splits": {k: len(v) for k, v in self.splits.items()}, "v": 3}
@@ -506,7 +538,7 @@ class _Build:
         return done.to_dict()
 
     def stage_export(self) -> dict[str, Any]:
-        from model.onnx_export import export_onnx, quantize_int8
+        from model.onnx_export import export_onnx, quantize_int8, quantize_int8_static
         from model.text_classifier import load_module
 
         onnx_dir = self.work / "onnx"
@@ -514,12 +546,24 @@ class _Build:
         for role in ("teacher", "student"):
             module = load_module(self.work / role / "best")
             fp32 = export_onnx(module, onnx_dir / f"{role}_fp32.onnx")
-            int8 = quantize_int8(fp32, onnx_dir / f"{role}_int8.onnx")
+            int8 = onnx_dir / f"{role}_int8.onnx"
+            if self.config.quantization == "static":
+                quantize_int8_static(fp32, int8, self.calibration_batches())
+            else:
+                quantize_int8(fp32, int8)
             sizes[role] = {
                 "fp32_mb": round(fp32.stat().st_size / 1e6, 1),
                 "int8_mb": round(int8.stat().st_size / 1e6, 1),
             }
         return sizes
+
+    def calibration_batches(self) -> list[dict[str, np.ndarray]]:
+        """Static INT8's calibration posts: a seeded sample of train, length-bucketed as served."""
+        from model.onnx_classifier import SCORING_BATCH
+
+        texts = self.splits["train"].sample(self.config.calibration_posts, self.config.seed).texts
+        batches = self.tokenizer().encode_bucketed(texts, self.config.teacher.max_length, SCORING_BATCH)
+        return [batch for _, batch in batches]
 
     def inference_threads(self) -> int:
         """Threads for the predict stage: fixed by the config, else whichever of 1 / all cores is faster now."""
@@ -899,7 +943,6 @@ class _Build:
             # The code that built this model; the data build's own version is in its manifest.
             "code_version": self.code_version,
         }
-        (out / CARD_FILE).write_text(render_model_card(context), encoding="utf-8")
         layers = self.config.teacher_layers if role == "teacher" else self.config.student_layers
         write_manifest(
             out,
@@ -915,6 +958,21 @@ class _Build:
             base_model=BASE_MODEL,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **blend_fields,
+        )
+        # Measured on the release as written, so the figure is the served model's (blend included).
+        context["batch"] = self.batch_check(out)
+        (out / CARD_FILE).write_text(render_model_card(context), encoding="utf-8")
+
+    def batch_check(self, release: Path) -> dict[str, Any]:
+        """One call against one post per call on test posts, as ``python -m eval.batch_dependence`` does."""
+        from eval.batch_dependence import batch_dependence, policy_labels
+        from model.bundle import load_bundle
+        from model.policy import Policy
+
+        bundle = load_bundle(release)
+        texts = self.splits["test"].sample(self.config.batch_check_posts, self.config.seed).texts
+        return batch_dependence(
+            bundle.classifier.logits, policy_labels(Policy.load(bundle.policy_path)), texts
         )
 
     def stage_names(self) -> list[str]:
@@ -987,6 +1045,17 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
             f"On `test`, {share:.0%} of the release's label errors sit in three generator families ("
             + ", ".join(f"`{name}` {f['errors']}" for name, f in worst)
             + "); the report's family table says which labels and which way."
+        )
+    batch = ctx.get("batch")
+    if batch and batch["flipped_posts"]:
+        notes.append(
+            f"A post's decision can hang on the posts scored beside it: {batch['flipped_posts']} of {batch['posts']} "
+            "test posts change their `label` decision between one call and one post per call"
+            + (
+                " (dynamic INT8; `--quantization static` fixes the scales)."
+                if ctx["config"].get("quantization", "dynamic") == "dynamic"
+                else "."
+            )
         )
     rn = release.get("real_normal")
     if rn and rn["normal_flag_rate"] > 0.01:
@@ -1062,6 +1131,32 @@ def _precision_paragraph(metrics: dict[str, Any], splits: list[str]) -> list[str
     return [f"How precise these figures are. {PRECISION_NOTE}", "", tables, ""] if tables else []
 
 
+def _batch_lines(batch: dict[str, Any] | None, quantization: str) -> list[str]:
+    """The card's paragraph on how the release's scores move with the posts scored beside them."""
+    if not batch:
+        return []
+    why = (
+        "dynamic INT8 scales each call's activations together, so batch-mates change a post's rounding"
+        if quantization == "dynamic"
+        else "static INT8 fixes every activation scale at export, so only float rounding differs"
+    )
+    return [
+        f"Scored all in one call against one post per call ({batch['posts']} test posts, `eval.batch_dependence`): "
+        f"largest logit gap {batch['max_logit_gap']:.3g}, 99th percentile {batch['p99_logit_gap']:.3g}, "
+        f"{batch['flipped_posts']} posts change their `label` decision ({why}).",
+        "",
+    ]
+
+
+def _repeat_option(run: dict[str, Any], flag: str) -> tuple[str, str]:
+    """The build-command option and the training-line words for one run's ``source_repeat`` ("" if none)."""
+    repeated = [tuple(pair) for pair in run.get("source_repeat", ())]
+    if not repeated:
+        return "", ""
+    option = f"{flag} " + ",".join(f"{source}={times}" for source, times in repeated) + " "
+    return option, ", " + ", ".join(f"{source} posts {times}× per pass" for source, times in repeated)
+
+
 def render_model_card(ctx: dict[str, Any]) -> str:
     """``MODEL_CARD.md`` from the build's own outputs (every figure here came from this build)."""
     from eval.bench_text import bench_table
@@ -1105,11 +1200,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     ema = f"--student-ema {averaged:g} " if averaged else ""
     if averaged:
         student_notes += f", weights averaged with decay {averaged:g} (train.averaging)"
-    repeated = [tuple(pair) for pair in c["student"].get("source_repeat", ())]
-    repeat_arg = ",".join(f"{source}={times}" for source, times in repeated)
-    repeat = f"--distill-repeat {repeat_arg} " if repeated else ""
-    if repeated:
-        student_notes += ", " + ", ".join(f"{source} posts {times}× per pass" for source, times in repeated)
+    repeat, repeat_notes = _repeat_option(c["student"], "--distill-repeat")
+    student_notes += repeat_notes
+    teacher_repeat, teacher_notes = _repeat_option(c["teacher"], "--teacher-repeat")
     n_extra = c.get("extra_teachers", 0)
     extra_seed_list = [teacher_seed(c["seed"], i) for i in range(1, n_extra + 1)]
     extra_seeds = ", ".join(map(str, extra_seed_list))
@@ -1123,19 +1216,21 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{extra}{budget}{steps}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
-        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}{repeat}"
+        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}{repeat}{teacher_repeat}"
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
         + ("" if any(c["ngram_weights"]) else " --no-blend")
         + (f" --escalate-band {c['escalate_band']:g}" if c.get("escalate_band") is not None else "")
+        + (f" --quantization {c['quantization']}" if c.get("quantization", "dynamic") != "dynamic" else "")
     )
     lines = [
         "# FeedGuard text model — model card",
         "",
         f"Multi-label classifier of Chinese friend-feed posts for micro-business content: "
         f"{', '.join(f'`{label}`' for label in LABELS)} (calibrated probabilities; `seller` = their maximum). "
-        f"Released model: the **{role}** ({layers} encoder layers), dynamic INT8 ONNX, max {max_length} tokens, "
+        f"Released model: the **{role}** ({layers} encoder layers), {c.get('quantization', 'dynamic')} INT8 ONNX, "
+        f"max {max_length} tokens, "
         f"vocabulary pruned to {ctx['vocab']['kept']:,} of {ctx['vocab']['base']:,} e5 pieces"
         + _blend_sentence(ctx["blend"])
         + f" Release size {ctx['size_mb']:.1f} MB.",
@@ -1244,6 +1339,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"The build fails below {c['min_parity']:.0%} decision agreement (each post × label); posts with every "
         "label agreeing and action agreement are stricter, reported, not gated.",
         "",
+        *_batch_lines(ctx.get("batch"), c.get("quantization", "dynamic")),
         "## Speed (2 CPU cores, shared)",
         "",
         bench_table(ctx["bench"]) if ctx["bench"] else "Benchmark skipped in this build (`--no-bench`).",
@@ -1272,7 +1368,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "",
         f"Teacher: AdamW lr {tc['learning_rate']:g} (head {tc['head_learning_rate']:g}), batch {tc['batch_size']}, "
         f"max {tc['max_length']} tokens, warmup {tc['warmup_ratio']:g}, linear decay, frozen word embeddings "
-        f"{tc['freeze_embeddings']}, early stopping patience {tc['patience']} × {tc['eval_every']} steps. Student: "
+        f"{tc['freeze_embeddings']}, early stopping patience {tc['patience']} × {tc['eval_every']} steps"
+        f"{teacher_notes}. Student: "
         f"the teacher's layers {kept} ({c.get('student_pick', 'spread')} pick), distillation α {c['student']['distill_alpha']:g}, T "
         f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}{student_notes}. Budget: "
         f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher). Stage times (s): "
