@@ -315,9 +315,15 @@ def quantize_int8_static(src: Path, dst: Path, calibration: Iterable[Mapping[str
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise FileNotFoundError(f"{src} is missing; export the model with export_onnx first.")
-    batches = [
-        {name: np.asarray(batch[name], dtype=np.int64) for name in INPUT_NAMES} for batch in calibration
-    ]
+    batches = []
+    for batch in calibration:
+        missing = [name for name in INPUT_NAMES if name not in batch]
+        if missing:
+            raise ValueError(
+                f"The 'calibration' parameter of quantize_int8_static must yield batches with {', '.join(INPUT_NAMES)};"
+                f" batch {len(batches)} lacks {', '.join(missing)}."
+            )
+        batches.append({name: np.asarray(batch[name], dtype=np.int64) for name in INPUT_NAMES})
     if not batches:
         raise ValueError("The 'calibration' parameter of quantize_int8_static must yield at least one batch.")
     dst.parent.mkdir(parents=True, exist_ok=True)

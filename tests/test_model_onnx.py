@@ -240,6 +240,10 @@ def test_static_int8_refuses_a_missing_model_and_no_calibration(onnx_paths, tmp_
         quantize_int8_static(tmp_path / "missing.onnx", tmp_path / "y.onnx", [])
     with pytest.raises(ValueError, match="'calibration' parameter of quantize_int8_static"):
         quantize_int8_static(onnx_paths[0], tmp_path / "y.onnx", [])
+    with pytest.raises(ValueError, match="batch 0 lacks attention_mask"):
+        quantize_int8_static(
+            onnx_paths[0], tmp_path / "y.onnx", [{"input_ids": np.zeros((1, 4), dtype=np.int64)}]
+        )
     assert not (tmp_path / "y.onnx").exists()
 
 
