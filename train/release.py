@@ -1200,6 +1200,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     ema = f"--student-ema {averaged:g} " if averaged else ""
     if averaged:
         student_notes += f", weights averaged with decay {averaged:g} (train.averaging)"
+    # Cards of builds from before the option read as what they were: dynamic.
+    quantization = c.get("quantization", "dynamic")
     repeat, repeat_notes = _repeat_option(c["student"], "--distill-repeat")
     student_notes += repeat_notes
     teacher_repeat, teacher_notes = _repeat_option(c["teacher"], "--teacher-repeat")
@@ -1222,14 +1224,14 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         + ("" if c["bench"] else " --no-bench")
         + ("" if any(c["ngram_weights"]) else " --no-blend")
         + (f" --escalate-band {c['escalate_band']:g}" if c.get("escalate_band") is not None else "")
-        + (f" --quantization {c['quantization']}" if c.get("quantization", "dynamic") != "dynamic" else "")
+        + (f" --quantization {quantization}" if quantization != "dynamic" else "")
     )
     lines = [
         "# FeedGuard text model — model card",
         "",
         f"Multi-label classifier of Chinese friend-feed posts for micro-business content: "
         f"{', '.join(f'`{label}`' for label in LABELS)} (calibrated probabilities; `seller` = their maximum). "
-        f"Released model: the **{role}** ({layers} encoder layers), {c.get('quantization', 'dynamic')} INT8 ONNX, "
+        f"Released model: the **{role}** ({layers} encoder layers), {quantization} INT8 ONNX, "
         f"max {max_length} tokens, "
         f"vocabulary pruned to {ctx['vocab']['kept']:,} of {ctx['vocab']['base']:,} e5 pieces"
         + _blend_sentence(ctx["blend"])
@@ -1339,7 +1341,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"The build fails below {c['min_parity']:.0%} decision agreement (each post × label); posts with every "
         "label agreeing and action agreement are stricter, reported, not gated.",
         "",
-        *_batch_lines(ctx.get("batch"), c.get("quantization", "dynamic")),
+        *_batch_lines(ctx.get("batch"), quantization),
         "## Speed (2 CPU cores, shared)",
         "",
         bench_table(ctx["bench"]) if ctx["bench"] else "Benchmark skipped in this build (`--no-bench`).",
