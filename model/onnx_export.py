@@ -1,11 +1,12 @@
-"""Export a :class:`TextClassifierModule` to ONNX and quantize it to INT8 (dynamic or static).
+"""Export a :class:`TextClassifierModule` to ONNX and quantize it to INT8 (dynamic, static or per-token).
 
 The service runs onnxruntime without torch; this is the one bridge. Batch and sequence
 axes stay dynamic so length-bucketed batches of any size run on one graph. Dynamic INT8
 comes after onnxruntime's BERT graph fusion (attention, layer norm, GELU), which is what
 lets the quantizer turn the fused ops into integer kernels. Static INT8 fixes every
 activation scale from calibration posts instead, so a post's score no longer depends on
-the posts it is batched with.
+the posts it is batched with; per-token INT8 gets the same independence by giving every
+token row its own scale, with no calibration.
 """
 
 from __future__ import annotations
@@ -361,6 +362,130 @@ def quantize_int8_static(src: Path, dst: Path, calibration: Iterable[Mapping[str
     )
     _write_metadata(dst, meta)
     return dst
+
+
+#: Largest integer a per-token INT8 weight takes: 7 bits, as dynamic INT8's ``reduce_range``, so
+#: integer kernels without VNNI cannot saturate their 16-bit partial sums.
+PER_TOKEN_WEIGHT_MAX = 63
+
+
+def quantize_int8_per_token(src: Path, dst: Path) -> Path:
+    """Per-token INT8 of ``src`` into ``dst``: every token row of a projection's input gets its own scale.
+
+    Dynamic INT8 scales each MatMul's input over the whole call, so a post's score depends on
+    its batch-mates and padding (r13: up to 2.2 logits); static INT8 fixes the scales but is
+    coarser and runs slower. Here each token's activations are divided by their own absolute
+    maximum (symmetric INT8), so no post shares a scale with another, and the rounding is finer
+    than one scale over the call: a row without outlier channels keeps its resolution. The
+    projections become ``MatMulInteger`` on per-channel INT8 weights; attention scores and FFN
+    down-projections stay FP32 (the nodes :func:`static_quantized_nodes` picks), the embedding
+    tables INT8 (weights only). Plain ONNX ops only, no calibration.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise FileNotFoundError(f"{src} is missing; export the model with export_onnx first.")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    meta = _metadata(src)
+    projections = {name for name in static_quantized_nodes(src) if "word_embeddings" not in name}
+    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        # Embedding lookups: weight-only INT8 (a Gather has no activation to scale).
+        embedded = Path(tmp) / "embeddings_int8.onnx"
+        quantize_dynamic(
+            str(src), str(embedded), op_types_to_quantize=["Gather"], weight_type=QuantType.QInt8
+        )
+        model = onnx.load(str(embedded))
+    _rewrite_per_token(model.graph, projections)
+    onnx.save(model, str(dst))
+    meta["quantization"] = (
+        f"per-token INT8: per-channel weights (±{PER_TOKEN_WEIGHT_MAX}), each token's activations scaled by"
+        " their own absolute maximum; attention scores and FFN down-projections FP32; embeddings INT8"
+    )
+    _write_metadata(dst, meta)
+    return dst
+
+
+def _rewrite_per_token(graph: onnx.GraphProto, projections: set[str]) -> None:
+    """Replace each MatMul named in ``projections`` by its per-token integer form, in place.
+
+    ``Y = Cast(MatMulInteger(round(A / s) + 128, Wq, 128)) * w_scale * s`` with ``s`` = each
+    row's ``max|A| / 127``: symmetric per row, stored as UINT8 around one zero point of 128,
+    because onnxruntime's UINT8 x INT8 kernel is the fast one (INT8 x INT8 ran 11x slower on
+    the 2-core machine) and it takes no per-row zero points. The two scales multiply the output one after the other on purpose:
+    onnxruntime fuses ``Cast -> Mul(a_scale * b_scale)`` into MatMulIntegerToFloat, whose kernel
+    reads a per-row ``a_scale`` as one number (its scalar-only guard, onnxruntime PR 6008, was
+    reverted in PR 6169), and the fused graph scored r21tr's student 1.2 logits off FP32 on average.
+    Inputs read by several projections (query, key, value) are quantized once.
+    """
+    from onnx import TensorProto, helper
+
+    weights = {init.name: init for init in graph.initializer}
+    constants = [
+        numpy_helper.from_array(np.array(1 / 127, dtype=np.float32), "per_token/inv127"),
+        numpy_helper.from_array(np.array(1e-12, dtype=np.float32), "per_token/tiny"),
+        numpy_helper.from_array(np.array(128, dtype=np.float32), "per_token/offset"),
+        numpy_helper.from_array(np.array(128, dtype=np.uint8), "per_token/zero_point"),
+    ]
+    quantized: dict[str, tuple[str, str]] = {}
+    nodes = []
+    for node in graph.node:
+        if node.name not in projections:
+            nodes.append(node)
+            continue
+        source, weight = node.input[0], weights[node.input[1]]
+        if source not in quantized:
+            p = f"per_token/{len(quantized)}"
+            nodes += [
+                helper.make_node("Abs", [source], [f"{p}/abs"], name=f"{p}/Abs"),
+                helper.make_node(
+                    "ReduceMax", [f"{p}/abs"], [f"{p}/absmax"], name=f"{p}/ReduceMax", axes=[-1]
+                ),
+                helper.make_node(
+                    "Mul", [f"{p}/absmax", "per_token/inv127"], [f"{p}/raw_scale"], name=f"{p}/Step"
+                ),
+                helper.make_node(
+                    "Max", [f"{p}/raw_scale", "per_token/tiny"], [f"{p}/scale"], name=f"{p}/Floor"
+                ),
+                helper.make_node("Div", [source, f"{p}/scale"], [f"{p}/scaled"], name=f"{p}/Div"),
+                helper.make_node("Round", [f"{p}/scaled"], [f"{p}/rounded"], name=f"{p}/Round"),
+                helper.make_node(
+                    "Add", [f"{p}/rounded", "per_token/offset"], [f"{p}/shifted"], name=f"{p}/Shift"
+                ),
+                helper.make_node(
+                    "Cast", [f"{p}/shifted"], [f"{p}/uint8"], name=f"{p}/Cast", to=TensorProto.UINT8
+                ),
+            ]
+            quantized[source] = (f"{p}/uint8", f"{p}/scale")
+        source_uint8, source_scale = quantized[source]
+        w = numpy_helper.to_array(weight).astype(np.float32)
+        w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / PER_TOKEN_WEIGHT_MAX
+        w_int8 = np.round(w / w_scale).astype(np.int8)
+        q = f"{node.name}/per_token"
+        constants += [
+            numpy_helper.from_array(w_int8, f"{q}/weight_int8"),
+            numpy_helper.from_array(w_scale.astype(np.float32), f"{q}/weight_scale"),
+        ]
+        nodes += [
+            helper.make_node(
+                "MatMulInteger",
+                [source_uint8, f"{q}/weight_int8", "per_token/zero_point"],
+                [f"{q}/int32"],
+                name=f"{q}/MatMul",
+            ),
+            helper.make_node("Cast", [f"{q}/int32"], [f"{q}/float"], name=f"{q}/Cast", to=TensorProto.FLOAT),
+            helper.make_node(
+                "Mul", [f"{q}/float", f"{q}/weight_scale"], [f"{q}/channels"], name=f"{q}/Channels"
+            ),
+            helper.make_node("Mul", [f"{q}/channels", source_scale], [node.output[0]], name=f"{q}/Tokens"),
+        ]
+    replaced = {weights[n.input[1]].name for n in graph.node if n.name in projections}
+    still_read = {i for n in nodes for i in n.input}
+    kept = [init for init in graph.initializer if init.name not in replaced or init.name in still_read]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(kept + constants)
 
 
 def _write_metadata(path: Path, meta: dict[str, str]) -> None:

@@ -24,6 +24,7 @@ from model.onnx_export import (
     ffn_down_projections,
     optimize_bert,
     quantize_int8,
+    quantize_int8_per_token,
     quantize_int8_static,
     static_quantized_nodes,
 )
@@ -102,12 +103,22 @@ def static_path(onnx_paths, tokenizer_and_keep) -> Path:
     return quantize_int8_static(onnx_paths[0], onnx_paths[0].with_name("model.static.onnx"), calibration)
 
 
-@pytest.fixture(scope="module", params=["torch", "onnx-fp32", "onnx-int8", "onnx-static"])
-def classifier(request, student, tokenizer_and_keep, onnx_paths, static_path):
+@pytest.fixture(scope="module")
+def per_token_path(onnx_paths) -> Path:
+    return quantize_int8_per_token(onnx_paths[0], onnx_paths[0].with_name("model.per_token.onnx"))
+
+
+@pytest.fixture(scope="module", params=["torch", "onnx-fp32", "onnx-int8", "onnx-static", "onnx-per-token"])
+def classifier(request, student, tokenizer_and_keep, onnx_paths, static_path, per_token_path):
     tok, _ = tokenizer_and_keep
     if request.param == "torch":
         return TorchTextClassifier(student, tok, max_length=64, batch_size=8)
-    path = {"onnx-fp32": onnx_paths[0], "onnx-int8": onnx_paths[1], "onnx-static": static_path}[request.param]
+    path = {
+        "onnx-fp32": onnx_paths[0],
+        "onnx-int8": onnx_paths[1],
+        "onnx-static": static_path,
+        "onnx-per-token": per_token_path,
+    }[request.param]
     return OnnxTextClassifier(path, tok, max_length=64, batch_size=8, intra_op_threads=1)
 
 
@@ -115,7 +126,7 @@ def classifier_kind(classifier) -> str:
     if isinstance(classifier, TorchTextClassifier):
         return "torch"
     name = classifier.onnx_path.name
-    return "int8" if "int8" in name else "static" if "static" in name else "fp32"
+    return next((kind for kind in ("int8", "static", "per_token") if kind in name), "fp32")
 
 
 # ---------------------------------------------------------------- one contract, every backend
@@ -125,7 +136,7 @@ def test_predict_proba_shape_range_and_order(classifier):
     assert ((probs >= 0) & (probs <= 1)).all()
     # Bucketing sorts by length internally; results must come back in input order. Dynamic INT8
     # quantizes activations per batch, so its scores move a little with the batch's company;
-    # static INT8's fixed scales do not.
+    # static INT8's fixed scales and per-token INT8's own scales do not.
     atol = 0.1 if classifier_kind(classifier) == "int8" else 1e-4
     one_by_one = np.vstack([classifier.predict_proba([p]) for p in POSTS[:6]])
     np.testing.assert_allclose(probs[:6], one_by_one, atol=atol)
@@ -244,6 +255,42 @@ def test_static_int8_refuses_a_missing_model_and_no_calibration(onnx_paths, tmp_
         quantize_int8_static(
             onnx_paths[0], tmp_path / "y.onnx", [{"input_ids": np.zeros((1, 4), dtype=np.int64)}]
         )
+    assert not (tmp_path / "y.onnx").exists()
+
+
+def test_per_token_int8_scores_a_post_the_same_in_any_batch_and_nearer_fp32_than_dynamic(
+    tokenizer_and_keep, onnx_paths, per_token_path
+):
+    """Per-token INT8: the projections static INT8 picks become MatMulInteger (q/k/v share one
+    quantized input); a post scores the same alone or in any batch, and its logits sit closer to
+    FP32's than dynamic INT8's do."""
+    fp32, dynamic = onnx_paths
+    model = onnx.load(str(per_token_path))
+    ops = [n.op_type for n in model.graph.node]
+    projections = [n for n in static_quantized_nodes(fp32) if "word_embeddings" not in n]
+    assert ops.count("MatMulInteger") == len(projections) == 2 * 5
+    assert ops.count("ReduceMax") == 2 * 3  # per layer: the q/k/v input, attention output, FFN up input
+    assert "MatMul" in ops  # attention scores and FFN down-projections stay FP32
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["quantization"].startswith("per-token INT8") and meta["num_hidden_layers"] == "2"
+    assert per_token_path.stat().st_size < 0.5 * fp32.stat().st_size
+    tok, _ = tokenizer_and_keep
+    reference = OnnxTextClassifier(fp32, tok, max_length=64, batch_size=32, intra_op_threads=1).logits(POSTS)
+    gaps, off_fp32 = {}, {}
+    for kind, path in (("per-token", per_token_path), ("dynamic", dynamic)):
+        clf = OnnxTextClassifier(path, tok, max_length=64, batch_size=32, intra_op_threads=1)
+        together = clf.logits(POSTS)
+        alone = np.vstack([clf.logits([p]) for p in POSTS])
+        gaps[kind] = float(np.abs(together - alone).max())
+        off_fp32[kind] = float(np.abs(together - reference).mean())
+    print(f"\none call vs one post per call, largest logit gap: {gaps}; mean gap to FP32: {off_fp32}")
+    assert gaps["per-token"] < 1e-4 < gaps["dynamic"]
+    assert off_fp32["per-token"] < off_fp32["dynamic"]
+
+
+def test_per_token_int8_refuses_a_missing_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="export the model with export_onnx first"):
+        quantize_int8_per_token(tmp_path / "missing.onnx", tmp_path / "y.onnx")
     assert not (tmp_path / "y.onnx").exists()
 
 

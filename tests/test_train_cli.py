@@ -38,7 +38,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--distill-repeat", "a=2,a=3"], "--distill-repeat names a source twice"),
         (["build", "--teacher-repeat", "handwritten=x"], "--teacher-repeat takes SOURCE=TIMES"),
         (["build", "--teacher-repeat", "a=2,a=3"], "--teacher-repeat names a source twice"),
-        (["build", "--quantization", "fp16"], "--quantization must be one of dynamic, static"),
+        (["build", "--quantization", "fp16"], "--quantization must be one of dynamic, static, per-token"),
         (["build", "--escalate-band", "0"], "--escalate-band must be in (0, 20]"),
         (["build", "--escalate-band", "25"], "--escalate-band must be in (0, 20]"),
         (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
@@ -97,7 +97,8 @@ def test_release_config_refuses_an_unknown_quantization_and_bad_post_counts() ->
     from train.release import ReleaseConfig
 
     with pytest.raises(
-        ValueError, match="'quantization' parameter of ReleaseConfig must be one of dynamic, static"
+        ValueError,
+        match="'quantization' parameter of ReleaseConfig must be one of dynamic, static, per-token",
     ):
         ReleaseConfig(quantization="int4")
     for name in ("calibration_posts", "batch_check_posts"):

@@ -265,28 +265,34 @@ def test_a_teacher_repeat_retrains_the_teacher_and_an_absent_source_is_refused_f
     load_bundle(out)
 
 
-def test_static_int8_reruns_from_the_export_and_the_release_scores_a_post_alike_in_any_batch(
-    built, tmp_path: Path
+@pytest.mark.parametrize(
+    ("quantization", "why", "meta_start"),
+    [
+        ("static", "static INT8 fixes every activation scale", "static QInt8"),
+        ("per-token", "per-token INT8 scales each token's activations alone", "per-token INT8"),
+    ],
+)
+def test_another_int8_reruns_from_the_export_and_the_release_scores_a_post_alike_in_any_batch(
+    built, tmp_path: Path, quantization: str, why: str, meta_start: str
 ) -> None:
-    """On a copy of the work dir: the export reruns; the card says static and measures 0 flips."""
+    """On a copy of the work dir: the export reruns; the card names the quantization and measures 0 flips."""
     work, out = tmp_path / "work", tmp_path / "release"
     shutil.copytree(built["work"], work)
     before = len((work / "build.log").read_text())
-    static = replace(CONFIG, quantization="static", calibration_posts=64, bench=False)
-    build_release(built["data"], out, work, static, report_dir=tmp_path / "report", progress=False)
+    config = replace(CONFIG, quantization=quantization, calibration_posts=64, bench=False)
+    build_release(built["data"], out, work, config, report_dir=tmp_path / "report", progress=False)
     log = (work / "build.log").read_text()[before:]
     # The teacher stays cached (an earlier test here retrained the shared work dir's student).
     assert "stage teacher: cached" in log and "stage export: running" in log
     card = (out / CARD_FILE).read_text(encoding="utf-8")
-    assert "static INT8 ONNX" in card and " --quantization static" in card
-    assert "0 posts change their `label` decision (static INT8 fixes every activation scale" in card
+    assert f"{quantization} INT8 ONNX" in card and f" --quantization {quantization}" in card
+    assert f"0 posts change their `label` decision ({why}" in card
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(str(out / MODEL_FILE)).metadata_props}
-    assert (
-        meta["quantization"].startswith("static QInt8")
-        and "(min/max over 64 calibration posts)" in (meta["quantization"])
-    )
+    assert meta["quantization"].startswith(meta_start)
+    if quantization == "static":
+        assert "(min/max over 64 calibration posts)" in meta["quantization"]
     load_bundle(out)
 
 

@@ -110,7 +110,8 @@ def build(
         str,
         typer.Option(
             help="INT8 activation rounding: dynamic (scaled per call, so a post's score moves with its"
-            " batch-mates) or static (scales fixed at export from training posts)."
+            " batch-mates), static (scales fixed at export from training posts) or per-token (each"
+            " token's activations scaled alone)."
         ),
     ] = "dynamic",
     teacher_repeat: Annotated[

@@ -73,7 +73,7 @@ BASE_MODEL = {
 
 
 #: How the build rounds activations to INT8 (ReleaseConfig.quantization).
-QUANTIZATIONS = ("dynamic", "static")
+QUANTIZATIONS = ("dynamic", "static", "per-token")
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class ReleaseConfig:
     #: INT8 activation rounding (one of QUANTIZATIONS): ``dynamic`` (model.onnx_export.quantize_int8)
     #: scales each call's activations together, so a post's score moves with its batch-mates (r13: up
     #: to 2.2 logits); ``static`` (quantize_int8_static) fixes the scales from ``calibration_posts``
-    #: training posts at export.
+    #: training posts at export; ``per-token`` (quantize_int8_per_token) scales each token row alone.
     quantization: str = "dynamic"
     calibration_posts: int = 512
     #: Test posts the card's batch-dependence line scores in one call and one post per call.
@@ -390,14 +390,11 @@ class _Build:
         fp_targets = _hash({"teachers": [fp_teacher, *fp_extras]}) if fp_extras else fp_teacher
         fp_student = run_fingerprint(c.student_config(), inputs=fp_targets, layers=picked)
         student = self.stages.run("student", fp_student, lambda: self.stage_student(fp_student))
-        # Static INT8 joins the fingerprint only when chosen, so dynamic builds stay cached.
+        # Another quantization joins the fingerprint only when chosen, so dynamic builds stay cached.
         fp_export = _hash(
             {"teacher": fp_teacher, "student": fp_student}
-            | (
-                {"quantization": c.quantization, "calibration_posts": c.calibration_posts}
-                if c.quantization != "dynamic"
-                else {}
-            )
+            | ({"quantization": c.quantization} if c.quantization != "dynamic" else {})
+            | ({"calibration_posts": c.calibration_posts} if c.quantization == "static" else {})
         )
         self.stages.run("export", fp_export, self.stage_export)
         fp_predict = _hash(
@@ -538,7 +535,12 @@ class _Build:
         return done.to_dict()
 
     def stage_export(self) -> dict[str, Any]:
-        from model.onnx_export import export_onnx, quantize_int8, quantize_int8_static
+        from model.onnx_export import (
+            export_onnx,
+            quantize_int8,
+            quantize_int8_per_token,
+            quantize_int8_static,
+        )
         from model.text_classifier import load_module
 
         onnx_dir = self.work / "onnx"
@@ -549,6 +551,8 @@ class _Build:
             int8 = onnx_dir / f"{role}_int8.onnx"
             if self.config.quantization == "static":
                 quantize_int8_static(fp32, int8, self.calibration_batches())
+            elif self.config.quantization == "per-token":
+                quantize_int8_per_token(fp32, int8)
             else:
                 quantize_int8(fp32, int8)
             sizes[role] = {
@@ -1052,7 +1056,7 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
             f"A post's decision can hang on the posts scored beside it: {batch['flipped_posts']} of {batch['posts']} "
             "test posts change their `label` decision between one call and one post per call"
             + (
-                " (dynamic INT8; `--quantization static` fixes the scales)."
+                " (dynamic INT8; `--quantization per-token` or `static` removes it)."
                 if ctx["config"].get("quantization", "dynamic") == "dynamic"
                 else "."
             )
@@ -1135,11 +1139,11 @@ def _batch_lines(batch: dict[str, Any] | None, quantization: str) -> list[str]:
     """The card's paragraph on how the release's scores move with the posts scored beside them."""
     if not batch:
         return []
-    why = (
-        "dynamic INT8 scales each call's activations together, so batch-mates change a post's rounding"
-        if quantization == "dynamic"
-        else "static INT8 fixes every activation scale at export, so only float rounding differs"
-    )
+    why = {
+        "dynamic": "dynamic INT8 scales each call's activations together, so batch-mates change a post's rounding",
+        "static": "static INT8 fixes every activation scale at export, so only float rounding differs",
+        "per-token": "per-token INT8 scales each token's activations alone, so only float rounding differs",
+    }[quantization]
     return [
         f"Scored all in one call against one post per call ({batch['posts']} test posts, `eval.batch_dependence`): "
         f"largest logit gap {batch['max_logit_gap']:.3g}, 99th percentile {batch['p99_logit_gap']:.3g}, "
