@@ -15,7 +15,8 @@ import logging
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -291,6 +292,23 @@ def static_quantized_nodes(path: Path) -> list[str]:
     return names
 
 
+@contextmanager
+def _quiet_quantizer() -> Iterator[None]:
+    """Mute onnxruntime's quantizer for one call.
+
+    It warns (root logger) on every call that the model was not pre-processed: the unfused graph
+    is what static and per-token INT8 should see (fused Attention hides the projections).
+    """
+    ort.set_default_logger_severity(3)
+    muted = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(muted)
+        ort.set_default_logger_severity(2)
+
+
 class _Batches(CalibrationDataReader):
     """Hands onnxruntime's calibrator the calibration batches one at a time."""
 
@@ -334,12 +352,7 @@ def quantize_int8_static(src: Path, dst: Path, calibration: Iterable[Mapping[str
         # The calibrator writes its augmented copy beside the model it reads: keep it in tmp.
         source = Path(tmp) / "source.onnx"
         shutil.copyfile(src, source)
-        # The quantizer warns (root logger) on every call that the model was not pre-processed: the
-        # unfused graph is what it should see here (fused Attention hides the projections).
-        ort.set_default_logger_severity(3)
-        muted = logging.root.manager.disable
-        logging.disable(logging.WARNING)
-        try:
+        with _quiet_quantizer():
             quantize_static(
                 str(source),
                 str(dst),
@@ -353,9 +366,6 @@ def quantize_int8_static(src: Path, dst: Path, calibration: Iterable[Mapping[str
                 calibrate_method=CalibrationMethod.MinMax,
                 extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
             )
-        finally:
-            logging.disable(muted)
-            ort.set_default_logger_severity(2)
     meta["quantization"] = (
         f"static QInt8 per-channel weights, QUInt8 activations (min/max over {sum(len(b['input_ids']) for b in batches)}"
         " calibration posts); attention scores and FFN down-projections FP32"
@@ -392,9 +402,10 @@ def quantize_int8_per_token(src: Path, dst: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
         # Embedding lookups: weight-only INT8 (a Gather has no activation to scale).
         embedded = Path(tmp) / "embeddings_int8.onnx"
-        quantize_dynamic(
-            str(src), str(embedded), op_types_to_quantize=["Gather"], weight_type=QuantType.QInt8
-        )
+        with _quiet_quantizer():
+            quantize_dynamic(
+                str(src), str(embedded), op_types_to_quantize=["Gather"], weight_type=QuantType.QInt8
+            )
         model = onnx.load(str(embedded))
     _rewrite_per_token(model.graph, projections)
     onnx.save(model, str(dst))
