@@ -423,11 +423,13 @@ def _rewrite_per_token(graph: onnx.GraphProto, projections: set[str]) -> None:
     ``Y = Cast(MatMulInteger(round(A / s) + 128, Wq, 128)) * w_scale * s`` with ``s`` = each
     row's ``max|A| / 127``: symmetric per row, stored as UINT8 around one zero point of 128,
     because onnxruntime's UINT8 x INT8 kernel is the fast one (INT8 x INT8 ran 11x slower on
-    the 2-core machine) and it takes no per-row zero points. The two scales multiply the output one after the other on purpose:
-    onnxruntime fuses ``Cast -> Mul(a_scale * b_scale)`` into MatMulIntegerToFloat, whose kernel
-    reads a per-row ``a_scale`` as one number (its scalar-only guard, onnxruntime PR 6008, was
-    reverted in PR 6169), and the fused graph scored r21tr's student 1.2 logits off FP32 on average.
-    Inputs read by several projections (query, key, value) are quantized once.
+    the 2-core machine) and it takes no per-row zero points.
+
+    The two scales multiply the output one after the other on purpose: onnxruntime fuses
+    ``Cast -> Mul(a_scale * b_scale)`` into MatMulIntegerToFloat, whose kernel reads a per-row
+    ``a_scale`` as one number (its scalar-only guard, onnxruntime PR 6008, was reverted in PR
+    6169); fused that way, r21tr's student scored 1.2 logits off FP32 on average. Inputs read by
+    several projections (query, key, value) are quantized once.
     """
     from onnx import TensorProto, helper
 
