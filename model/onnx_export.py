@@ -239,9 +239,7 @@ def quantize_int8(
         raise ValueError(
             f"The 'weight_type' parameter of quantize_int8 must be 'QInt8' or 'QUInt8'; got {weight_type!r} instead."
         )
-    src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"{src} is missing; export the model with export_onnx first.")
+    src, dst = _exported(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     meta = _metadata(src)
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
@@ -331,9 +329,7 @@ def quantize_int8_static(src: Path, dst: Path, calibration: Iterable[Mapping[str
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"{src} is missing; export the model with export_onnx first.")
+    src, dst = _exported(src), Path(dst)
     batches = []
     for batch in calibration:
         missing = [name for name in INPUT_NAMES if name not in batch]
@@ -393,9 +389,7 @@ def quantize_int8_per_token(src: Path, dst: Path) -> Path:
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"{src} is missing; export the model with export_onnx first.")
+    src, dst = _exported(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     meta = _metadata(src)
     projections = {name for name in static_quantized_nodes(src) if "word_embeddings" not in name}
@@ -499,6 +493,14 @@ def _rewrite_per_token(graph: onnx.GraphProto, projections: set[str]) -> None:
     graph.node.extend(nodes)
     del graph.initializer[:]
     graph.initializer.extend(kept + constants)
+
+
+def _exported(src: Path) -> Path:
+    """``src`` as a Path, refused unless it exists: every quantizer starts from :func:`export_onnx`'s file."""
+    src = Path(src)
+    if not src.is_file():
+        raise FileNotFoundError(f"{src} is missing; export the model with export_onnx first.")
+    return src
 
 
 def _write_metadata(path: Path, meta: dict[str, str]) -> None:
