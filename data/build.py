@@ -89,6 +89,9 @@ class BuildPlan:
     #: add the hand-written training posts of data/handwritten/ (train only); False in every named
     #: plan, set by ``feedguard data build --handwritten``
     handwritten: bool = False
+    #: how many rounds of writers (HANDWRITTEN_ROUNDS) ``handwritten`` adds: 1 is the first four
+    #: writers alone (r13's data), so a build made before round 2 existed reads the same rows
+    handwritten_rounds: int = 1
 
 
 PLANS: dict[str, BuildPlan] = {
@@ -216,6 +219,28 @@ def _evasion_variants(test_posts: Sequence[GeneratedPost], seed: int, plan: Buil
 
 #: The hand-written training posts (data/handwritten/README.md): train only, opt-in.
 HANDWRITTEN_DIR: Path = Path(__file__).resolve().parent / "handwritten"
+#: One folder per round of writers, oldest first; a build adds the first ``handwritten_rounds``.
+#: Rounds stay apart so that adding writers never changes what an older build's command reads.
+HANDWRITTEN_ROUNDS: tuple[Path, ...] = (HANDWRITTEN_DIR, HANDWRITTEN_DIR / "round2")
+
+
+def _check_rounds(rounds: Any, param: str, func: str) -> None:
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= len(HANDWRITTEN_ROUNDS):
+        raise ValueError(
+            f"The '{param}' parameter of {func} must be an int in 1..{len(HANDWRITTEN_ROUNDS)};"
+            f" got {rounds!r} instead."
+        )
+
+
+def load_handwritten_rows(rounds: int) -> list[dict[str, Any]]:
+    """The hand-written training posts of the first ``rounds`` rounds, all of source and family
+    ``handwritten`` (the repeat options and the model card count them as one source)."""
+    _check_rounds(rounds, "rounds", "load_handwritten_rows")
+    return [
+        {**row, "family": f"extra/{HANDWRITTEN_SOURCE}"}
+        for folder in HANDWRITTEN_ROUNDS[:rounds]
+        for row in load_extra_rows(folder, source=HANDWRITTEN_SOURCE)
+    ]
 
 
 def load_extra_rows(
@@ -347,13 +372,15 @@ def build_dataset(
     extra_sources: Sequence[Path] = (),
     variety: int = 0,
     handwritten: bool = False,
+    handwritten_rounds: int = 1,
 ) -> Path:
     """Build the dataset into ``out_dir`` and return ``out_dir``.
 
     Writes ``out_dir/dataset`` (a DatasetDict, load with ``datasets.load_from_disk``),
     ``out_dir/manifest.json`` and ``out_dir/images/``. Same seed and size, same rows and hashes.
     ``variety`` adds that many training posts from the opt-in variety families (``BuildPlan.variety``);
-    ``handwritten`` adds the hand-written training posts (``BuildPlan.handwritten``).
+    ``handwritten`` adds the hand-written training posts (``BuildPlan.handwritten``), of the first
+    ``handwritten_rounds`` rounds of writers (``HANDWRITTEN_ROUNDS``).
     """
     if size not in PLANS:
         raise ValueError(
@@ -367,7 +394,15 @@ def build_dataset(
         raise ValueError(
             f"The 'handwritten' parameter of build_dataset must be a bool; got {handwritten!r} instead."
         )
-    plan = replace(PLANS[size], variety=variety, handwritten=handwritten)
+    _check_rounds(handwritten_rounds, "handwritten_rounds", "build_dataset")
+    if handwritten_rounds > 1 and not handwritten:
+        raise ValueError(
+            "The 'handwritten_rounds' parameter of build_dataset needs handwritten=True"
+            f" (rounds of posts that are not added); got {handwritten_rounds} with handwritten=False."
+        )
+    plan = replace(
+        PLANS[size], variety=variety, handwritten=handwritten, handwritten_rounds=handwritten_rounds
+    )
     return build_with_plan(Path(out_dir), plan, size=size, seed=seed, extra_sources=extra_sources)
 
 
@@ -434,7 +469,7 @@ def build_with_plan(
     dropped = _drop_overlap(posts, extra_rows)
     # Hand-written posts give way to held-out ones (not the other way round, as moderator rows do):
     # with or without them, every held-out row is the one the build would have anyway.
-    hand_rows = load_extra_rows(HANDWRITTEN_DIR, source=HANDWRITTEN_SOURCE) if plan.handwritten else []
+    hand_rows = load_handwritten_rows(plan.handwritten_rounds) if plan.handwritten else []
     if hand_rows:
         held_out = {_norm(p.text) for split in SPLITS[1:] for p in posts[split]}
         kept_hand = [r for r in hand_rows if _norm(r["text"]) not in held_out]

@@ -48,9 +48,16 @@ def build(
             help="Add the hand-written training posts of data/handwritten/ to train (held-out splits unchanged)."
         ),
     ] = False,
+    handwritten_rounds: Annotated[
+        int,
+        typer.Option(
+            help="How many rounds of hand-written posts --handwritten adds: 1 = the first four writers"
+            " (data/handwritten/*.jsonl, r13's data), 2 = also data/handwritten/round2/."
+        ),
+    ] = 1,
 ) -> None:
     """Build train/validation/test/evasion/real_normal splits, images and manifest.json."""
-    from data.build import PLANS, build_dataset
+    from data.build import HANDWRITTEN_ROUNDS, PLANS, build_dataset
     from data.manifest import load_manifest, summary_table
 
     if size not in PLANS:
@@ -62,11 +69,25 @@ def build(
     for p in extra or []:
         if not p.is_dir():
             _fail(f"--extra must be an existing directory; got {str(p)!r}.")
+    if not 1 <= handwritten_rounds <= len(HANDWRITTEN_ROUNDS):
+        _fail(
+            f"--handwritten-rounds must be 1..{len(HANDWRITTEN_ROUNDS)} (rounds in data/handwritten/); got {handwritten_rounds}."
+        )
+    if handwritten_rounds != 1 and not handwritten:
+        _fail(
+            f"--handwritten-rounds {handwritten_rounds} needs --handwritten (it says how many rounds that adds)."
+        )
     out_dir = out or Path("var/data") / size
     t0 = time.perf_counter()
     try:
         build_dataset(  # type: ignore[arg-type]
-            out_dir, size, seed=seed, extra_sources=extra or [], variety=variety, handwritten=handwritten
+            out_dir,
+            size,
+            seed=seed,
+            extra_sources=extra or [],
+            variety=variety,
+            handwritten=handwritten,
+            handwritten_rounds=handwritten_rounds,
         )
     except ValueError as e:
         _fail(str(e))

@@ -21,6 +21,7 @@ from data.build import (
     check_no_leak,
     load_build,
     load_extra_rows,
+    load_handwritten_rows,
 )
 from data.cli import app
 from data.generator import family_label, list_families
@@ -212,6 +213,18 @@ def test_handwritten_posts_join_train_only_with_their_labels_and_tricks(tmp_path
     assert "by hand" in manifest["sources"]["handwritten"]["licence"]
     assert "handwritten" not in load_manifest(tmp_path / "a")["dropped_overlap"]
 
+    both_dir = build_with_plan(
+        tmp_path / "c", dataclasses.replace(TINY, handwritten=True, handwritten_rounds=2), size="tiny", seed=5
+    )
+    both = load_build(both_dir)
+    for split in ("validation", "test", "evasion", "real_normal"):
+        assert both[split]["text"] == plain[split]["text"], split
+    every = load_handwritten_rows(2)
+    kept = [r for r in every if normalize(r["text"]).text not in held_out]
+    added_both = both["train"].filter(lambda r: r["source"] == "handwritten")
+    assert sorted(added_both["text"]) == sorted(r["text"] for r in kept) and len(kept) > len(expected)
+    assert load_manifest(both_dir)["plan"]["handwritten_rounds"] == 2
+
 
 def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> None:
     extra = tmp_path / "bad"
@@ -229,6 +242,10 @@ def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> 
         build_dataset(tmp_path / "o", "small", variety=-3)
     with pytest.raises(ValueError, match="'handwritten' parameter"):
         build_dataset(tmp_path / "o", "small", handwritten="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'handwritten_rounds' parameter of build_dataset must be"):
+        build_dataset(tmp_path / "o", "small", handwritten=True, handwritten_rounds=9)
+    with pytest.raises(ValueError, match="needs handwritten=True"):
+        build_dataset(tmp_path / "o", "small", handwritten_rounds=2)
     (extra / "x.jsonl").write_text('{"text": "某条", "labels": [], "tricks": ["morse"]}\n', "utf-8")
     with pytest.raises(ValueError, match="'tricks' must list names"):
         build_with_plan(tmp_path / "o", TINY, size="tiny", extra_sources=[extra])
@@ -253,5 +270,9 @@ def test_cli_help_and_bad_input_exit_2_with_one_line() -> None:
     assert res.stderr.strip().count("\n") == 0 and "--size" in res.stderr
     res = runner.invoke(app, ["build", "--variety", "-5"])
     assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0 and "--variety" in res.stderr
+    for args in (["--handwritten", "--handwritten-rounds", "0"], ["--handwritten-rounds", "2"]):
+        res = runner.invoke(app, ["build", *args])
+        assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0, args
+        assert "--handwritten-rounds" in res.stderr, args
     res = runner.invoke(app, ["leakage", "--data", "/nonexistent/build"])
     assert res.exit_code == 2 and "--data" in res.stderr

@@ -9,28 +9,39 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from data.build import HANDWRITTEN_DIR, load_extra_rows
+import pytest
+
+from data.build import HANDWRITTEN_ROUNDS, load_handwritten_rows
 from data.devset import load_devset
 from model.labels import LABELS
 from model.normalize import normalize
 
 
-def test_every_file_loads_and_holds_both_sellers_and_normal_posts() -> None:
-    files = sorted(HANDWRITTEN_DIR.glob("*.jsonl"))
+@pytest.mark.parametrize("folder", HANDWRITTEN_ROUNDS, ids=lambda p: p.name)
+def test_every_file_loads_and_holds_both_sellers_and_normal_posts(folder) -> None:
+    files = sorted(folder.glob("*.jsonl"))
     assert len(files) >= 4
     for f in files:
         rows = [json.loads(line) for line in f.read_text("utf-8").splitlines()]
         labels = Counter(label for r in rows for label in r["labels"])
         assert set(labels) == set(LABELS), f.name
         assert sum(1 for r in rows if not r["labels"]) >= len(rows) // 4, f.name
-    rows = load_extra_rows(HANDWRITTEN_DIR, source="handwritten")
-    assert {r["source"] for r in rows} == {"handwritten"}
+
+
+def test_every_round_adds_rows_of_one_source_and_family_with_ids_unique_across_rounds() -> None:
+    first = load_handwritten_rows(1)
+    rows = load_handwritten_rows(len(HANDWRITTEN_ROUNDS))
+    assert rows[: len(first)] == first and len(rows) > len(first)
+    assert {(r["source"], r["family"]) for r in rows} == {("handwritten", "extra/handwritten")}
     ids = Counter(r["post_id"] for r in rows)
     assert ids.most_common(1)[0][1] == 1
+    for bad in (0, len(HANDWRITTEN_ROUNDS) + 1, True, "2"):
+        with pytest.raises(ValueError, match="'rounds' parameter of load_handwritten_rows"):
+            load_handwritten_rows(bad)  # type: ignore[arg-type]
 
 
 def test_no_post_repeats_or_copies_the_dev_set_after_normalization() -> None:
-    texts = Counter(normalize(r["text"]).text for r in load_extra_rows(HANDWRITTEN_DIR, source="handwritten"))
+    texts = Counter(normalize(r["text"]).text for r in load_handwritten_rows(len(HANDWRITTEN_ROUNDS)))
     repeated = [t for t, n in texts.items() if n > 1]
     assert not repeated, repeated[:3]
     dev = {normalize(r["text"]).text for r in load_devset()}
@@ -50,4 +61,9 @@ def test_the_model_card_counts_hand_written_rows_only_when_a_build_has_them() ->
     assert training_source_lines(with_hand)[1] == (
         "- Hand-written training posts: 1996 (`data/handwritten/`, `feedguard data build --handwritten`;"
         " 3 more left out as copies of held-out posts)."
+    )
+    with_rounds = {**with_hand, "plan": {"handwritten": True, "handwritten_rounds": 2}}
+    assert (
+        "`feedguard data build --handwritten --handwritten-rounds 2`;"
+        in training_source_lines(with_rounds)[1]
     )

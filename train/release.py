@@ -1420,8 +1420,10 @@ def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:
     hand = train_rows_from(dm, HANDWRITTEN_SOURCE)
     if hand:
         left_out = (dm.get("dropped_overlap") or {}).get(HANDWRITTEN_SOURCE, 0)
+        rounds = int((dm.get("plan") or {}).get("handwritten_rounds", 1))
+        flag = "--handwritten" if rounds == 1 else f"--handwritten --handwritten-rounds {rounds}"
         lines.append(
-            f"- Hand-written training posts: {hand} (`data/handwritten/`, `feedguard data build --handwritten`; "
+            f"- Hand-written training posts: {hand} (`data/handwritten/`, `feedguard data build {flag}`; "
             f"{left_out} more left out as copies of held-out posts)."
         )
     return lines
