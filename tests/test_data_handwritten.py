@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from model.normalize import normalize
 
 
 @pytest.mark.parametrize("folder", HANDWRITTEN_ROUNDS, ids=lambda p: p.name)
-def test_every_file_loads_and_holds_both_sellers_and_normal_posts(folder) -> None:
+def test_every_file_loads_and_holds_both_sellers_and_normal_posts(folder: Path) -> None:
     files = sorted(folder.glob("*.jsonl"))
     assert len(files) >= 4
     for f in files:
