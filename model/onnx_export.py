@@ -486,7 +486,7 @@ def _rewrite_per_token(graph: onnx.GraphProto, projections: set[str]) -> None:
             ),
             helper.make_node("Mul", [f"{q}/channels", source_scale], [node.output[0]], name=f"{q}/Tokens"),
         ]
-    replaced = {weights[n.input[1]].name for n in graph.node if n.name in projections}
+    replaced = {n.input[1] for n in graph.node if n.name in projections}
     still_read = {i for n in nodes for i in n.input}
     kept = [init for init in graph.initializer if init.name not in replaced or init.name in still_read]
     del graph.node[:]
