@@ -221,7 +221,11 @@ def _evasion_variants(test_posts: Sequence[GeneratedPost], seed: int, plan: Buil
 HANDWRITTEN_DIR: Path = Path(__file__).resolve().parent / "handwritten"
 #: One folder per round of writers, oldest first; a build adds the first ``handwritten_rounds``.
 #: Rounds stay apart so that adding writers never changes what an older build's command reads.
-HANDWRITTEN_ROUNDS: tuple[Path, ...] = (HANDWRITTEN_DIR, HANDWRITTEN_DIR / "round2")
+HANDWRITTEN_ROUNDS: tuple[Path, ...] = (
+    HANDWRITTEN_DIR,
+    HANDWRITTEN_DIR / "round2",
+    HANDWRITTEN_DIR / "round3",
+)
 
 
 def _check_rounds(rounds: Any, param: str, func: str) -> None:

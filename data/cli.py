@@ -52,7 +52,8 @@ def build(
         int,
         typer.Option(
             help="How many rounds of hand-written posts --handwritten adds: 1 = the first four writers"
-            " (data/handwritten/*.jsonl, r13's data), 2 = also data/handwritten/round2/."
+            " (data/handwritten/*.jsonl, r13's data), 2 = also data/handwritten/round2/ (r14's),"
+            " 3 = also data/handwritten/round3/."
         ),
     ] = 1,
 ) -> None:

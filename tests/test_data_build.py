@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from data.build import (
     FEATURES,
     HANDWRITTEN_DIR,
+    HANDWRITTEN_ROUNDS,
     SPLITS,
     BuildPlan,
     assign_families,
@@ -213,17 +214,21 @@ def test_handwritten_posts_join_train_only_with_their_labels_and_tricks(tmp_path
     assert "by hand" in manifest["sources"]["handwritten"]["licence"]
     assert "handwritten" not in load_manifest(tmp_path / "a")["dropped_overlap"]
 
+    rounds = len(HANDWRITTEN_ROUNDS)
     both_dir = build_with_plan(
-        tmp_path / "c", dataclasses.replace(TINY, handwritten=True, handwritten_rounds=2), size="tiny", seed=5
+        tmp_path / "c",
+        dataclasses.replace(TINY, handwritten=True, handwritten_rounds=rounds),
+        size="tiny",
+        seed=5,
     )
     both = load_build(both_dir)
     for split in ("validation", "test", "evasion", "real_normal"):
         assert both[split]["text"] == plain[split]["text"], split
-    every = load_handwritten_rows(2)
+    every = load_handwritten_rows(rounds)
     kept = [r for r in every if normalize(r["text"]).text not in held_out]
     added_both = both["train"].filter(lambda r: r["source"] == "handwritten")
     assert sorted(added_both["text"]) == sorted(r["text"] for r in kept) and len(kept) > len(expected)
-    assert load_manifest(both_dir)["plan"]["handwritten_rounds"] == 2
+    assert load_manifest(both_dir)["plan"]["handwritten_rounds"] == rounds
 
 
 def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> None:
