@@ -241,19 +241,21 @@ def load_handwritten_rows(rounds: int) -> list[dict[str, Any]]:
     ``handwritten`` (the repeat options and the model card count them as one source)."""
     _check_rounds(rounds, "rounds", "load_handwritten_rows")
     return [
-        {**row, "family": f"extra/{HANDWRITTEN_SOURCE}"}
+        row
         for folder in HANDWRITTEN_ROUNDS[:rounds]
-        for row in load_extra_rows(folder, source=HANDWRITTEN_SOURCE)
+        for row in load_extra_rows(folder, source=HANDWRITTEN_SOURCE, group=HANDWRITTEN_SOURCE)
     ]
 
 
 def load_extra_rows(
-    path: Path, source: Literal["moderator", "handwritten"] = "moderator"
+    path: Path, source: Literal["moderator", "handwritten"] = "moderator", group: str | None = None
 ) -> list[dict[str, Any]]:
     """Labelled posts to add to train: a directory of *.jsonl files, or a datasets dir.
 
     ``source`` says where they come from (moderator-decision exports, or the hand-written
-    training posts); the manifest counts rows per source. JSONL rows: ``{"text": str,
+    training posts); the manifest counts rows per source. Their family is ``extra/<group>``,
+    the folder's name unless ``group`` is given (rounds of hand-written posts in folders of
+    their own are one family). JSONL rows: ``{"text": str,
     "labels": [label, ...]}`` with optional post_id, author_id, created_at, kind, tricks.
     A ``save_to_disk`` directory needs a ``text`` column plus either a ``labels`` list
     column or one 0/1 column per label.
@@ -283,7 +285,7 @@ def load_extra_rows(
                         records.append((f"{f}:{n}", json.loads(line)))
                     except json.JSONDecodeError as e:
                         raise ValueError(f"{f}:{n} is not valid JSON ({e.msg}).") from e
-    return [_extra_row(where, r, i, path.name, source) for i, (where, r) in enumerate(records)]
+    return [_extra_row(where, r, i, group or path.name, source) for i, (where, r) in enumerate(records)]
 
 
 def _extra_row(where: str, r: Any, i: int, group: str, source: str) -> dict[str, Any]:
