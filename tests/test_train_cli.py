@@ -23,6 +23,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--size", "huge"], "--size must be one of small, default"),
         (["build", "--data", "/nonexistent"], "--data must be a dataset build"),
         (["build", "--budget-minutes", "0"], "--budget-minutes must be > 0"),
+        (["build", "--student-minutes", "-5"], "--student-minutes must be > 0"),
         (
             ["build", "--student-layers", "6", "--teacher-layers", "4"],
             "--student-layers and --teacher-layers",
@@ -139,6 +140,23 @@ def test_a_student_seed_reseeds_the_student_alone() -> None:
     assert base.student_config().seed == 13 and reseeded.student_config().seed == 14
     assert run_fingerprint(reseeded.teacher_config()) == run_fingerprint(base.teacher_config())
     assert run_fingerprint(reseeded.student_config()) != run_fingerprint(base.student_config())
+
+
+def test_student_minutes_set_the_students_budget_alone() -> None:
+    """A longer student run keeps the teacher's run (and cached stage); without it the student has its share."""
+    from train.finetune import run_fingerprint
+    from train.release import ReleaseConfig
+
+    base = ReleaseConfig(budget_minutes=75)
+    longer = ReleaseConfig(budget_minutes=75, student_minutes=50)
+    assert base.student_config().time_budget_s == pytest.approx(75 * 60 * 0.35)
+    assert longer.student_config().time_budget_s == 50 * 60
+    assert longer.teacher_config().time_budget_s == base.teacher_config().time_budget_s
+    assert run_fingerprint(longer.teacher_config()) == run_fingerprint(base.teacher_config())
+    assert run_fingerprint(longer.student_config()) != run_fingerprint(base.student_config())
+    assert ReleaseConfig(student_minutes=20).student_config().time_budget_s == 20 * 60
+    with pytest.raises(ValueError, match=r"'student_minutes' parameter of ReleaseConfig must be > 0"):
+        ReleaseConfig(student_minutes=0)
 
 
 def test_extra_teachers_are_seeded_after_the_build_seed_and_keep_the_first_teachers_run() -> None:

@@ -207,6 +207,7 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
         CONFIG,
         student=replace(TINY, max_steps=20, ema_decay=0.9, source_repeat=(("generated+real", 2),)),
         student_seed=7,
+        student_minutes=30,
         bench=False,
     )
     build_release(
@@ -219,6 +220,7 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     assert "--student-ema 0.9 " in card and "weights averaged with decay 0.9" in card
     assert "--distill-repeat generated+real=2 " in card and "generated+real posts 2× per pass" in card
     assert f"--seed {CONFIG.seed} --student-seed 7 " in card
+    assert " --student-minutes 30 " in card and "student 30 minutes of its own" in card
     load_bundle(built["out"])  # the rebuilt release is consistent
 
 

@@ -135,6 +135,13 @@ def build(
             " teacher, to see how far its figures move by chance."
         ),
     ] = None,
+    student_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Wall-clock minutes for the student alone, in place of its share of --budget-minutes; the"
+            " teacher's budget and cached stage stay as they were (default: that share)."
+        ),
+    ] = None,
     student_ema: Annotated[
         float | None,
         typer.Option(
@@ -183,6 +190,7 @@ def build(
         _fail(f"--size must be one of {', '.join(SIZES)}; got {size!r}.")
     _check_data(data)
     _check_positive("--budget-minutes", budget_minutes)
+    _check_positive("--student-minutes", student_minutes)
     _check_positive("--max-steps", max_steps)
     _check_positive("--eval-every", eval_every)
     _check_positive("--epochs", epochs)
@@ -228,6 +236,7 @@ def build(
         student_seed=student_seed,
         extra_teachers=extra_teachers,
         budget_minutes=budget_minutes,
+        student_minutes=student_minutes,
         teacher_layers=teacher_layers,
         student_layers=student_layers,
         student_pick=student_pick,

@@ -88,6 +88,11 @@ class ReleaseConfig:
     #: Training wall-clock budget in minutes for teacher + student together (None: epoch caps only).
     budget_minutes: float | None = None
     teacher_share: float = 0.65
+    #: Wall-clock minutes for the student's run alone, in place of its share of ``budget_minutes``
+    #: (None: that share). The teacher's budget, and so its cached stage, stays as it was: a slower
+    #: day buys the student fewer steps (session 25: 2,535 against session 21's 4,941 in the same
+    #: 26 minutes), and this gives them back without retraining the teacher.
+    student_minutes: float | None = None
     #: Teachers trained besides the release's own, like it but seeded ``seed + 1``, ``seed + 2``, ...;
     #: the student learns the mean of all the teachers' logits (train.teacher_mean). Each takes the
     #: teacher's share of the budget again. 0: the release's teacher alone.
@@ -151,6 +156,10 @@ class ReleaseConfig:
                 f" (there is no one teacher embedding to match); got {self.extra_teachers!r} and"
                 f" {self.student.distill_embed!r}."
             )
+        if self.student_minutes is not None and not self.student_minutes > 0:
+            raise ValueError(
+                f"The 'student_minutes' parameter of ReleaseConfig must be > 0; got {self.student_minutes!r} instead."
+            )
         if not 0 < self.teacher_share < 1:
             raise ValueError(
                 f"The 'teacher_share' parameter of ReleaseConfig must be in (0, 1); got {self.teacher_share!r}."
@@ -207,7 +216,10 @@ class ReleaseConfig:
         )
 
     def student_config(self) -> TrainConfig:
-        budget = self.budget_minutes * 60 * (1 - self.teacher_share) if self.budget_minutes else None
+        if self.student_minutes is not None:
+            budget = self.student_minutes * 60
+        else:
+            budget = self.budget_minutes * 60 * (1 - self.teacher_share) if self.budget_minutes else None
         seed = self.seed if self.student_seed is None else self.student_seed
         return replace(self.student, seed=seed, time_budget_s=budget, max_length=self.teacher.max_length)
 
@@ -1186,6 +1198,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     rel = metrics.get("release", {})
     dm = ctx["data_manifest"]
     budget = f" --budget-minutes {c['budget_minutes']:g}" if c["budget_minutes"] else ""
+    # Cards of builds from before the option have no such key: the student had its share.
+    if c.get("student_minutes") is not None:
+        budget += f" --student-minutes {c['student_minutes']:g}"
     built_data = Path(ctx["data_dir"]) == Path(ctx["work"]) / "data"
     max_length = c["teacher"]["max_length"]
     tc0 = c["teacher"]
@@ -1378,7 +1393,13 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"{teacher_notes}. Student: "
         f"the teacher's layers {kept} ({c.get('student_pick', 'spread')} pick), distillation α {c['student']['distill_alpha']:g}, T "
         f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}{student_notes}. Budget: "
-        f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher). Stage times (s): "
+        f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher)"
+        + (
+            f"; student {c['student_minutes']:g} minutes of its own"
+            if c.get("student_minutes") is not None
+            else ""
+        )
+        + ". Stage times (s): "
         + ", ".join(f"{k} {v:g}" for k, v in ctx["stage_seconds"].items())
         + ".",
         "",
