@@ -71,3 +71,10 @@ def test_bad_input_is_refused(tmp_path) -> None:
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2, result.output
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    cascade = tmp_path / "cascade"
+    cascade.mkdir()
+    (cascade / "blend.json").write_text(
+        json.dumps({"role": "student", "ngram_weight": 0.3, "escalation": {"band": 1.0}}), encoding="utf-8"
+    )
+    result = CliRunner().invoke(app, ["--work", str(cascade), "--data", str(tmp_path)])
+    assert result.exit_code == 2 and "released a cascade" in result.stderr

@@ -108,7 +108,7 @@ def main(
 ) -> None:
     """Print one JSON line: the build's role and blend, and per split the figures of :func:`policy_spread`."""
     from eval.text_report import BLEND_FILE, load_predictions
-    from train.dataset import load_dev_split, load_splits
+    from train.dataset import DEV_SPLIT, load_dev_split, load_splits
 
     blend_path = work / BLEND_FILE
     if not blend_path.is_file():
@@ -116,6 +116,8 @@ def main(
     if resamples < 2:
         _fail(f"--resamples must be >= 2; got {resamples}.")
     blend = json.loads(blend_path.read_text(encoding="utf-8"))
+    if blend.get("escalation"):
+        _fail(f"{work} released a cascade (--escalate-band), whose scores its saved predictions do not hold.")
     role, weight = blend["role"], float(blend["ngram_weight"])
     try:
         splits = load_splits(data, ["validation", "test", "evasion"])
@@ -123,7 +125,7 @@ def main(
         _fail(f"--data: {err}")
     dev = load_dev_split()
     if dev is not None:
-        splits["dev"] = dev
+        splits[DEV_SPLIT] = dev
     preds = load_predictions(work)
     model = f"{role}_onnx_int8"
     if model not in preds or "baseline" not in preds:
@@ -132,7 +134,8 @@ def main(
     def logits_and_labels(name: str) -> Scored:
         return blend_logits(preds[model][name], preds["baseline"][name], weight), splits[name].y
 
-    selection = {name: logits_and_labels(name) for name in ("validation", "dev") if name in splits}
+    # The build's selection sets (train.release's Build.selection): validation and, when present, dev.
+    selection = {name: logits_and_labels(name) for name in ("validation", DEV_SPLIT) if name in splits}
     scored = {name: logits_and_labels(name) for name in ("test", "evasion")}
     result = policy_spread(selection, scored, resamples=resamples, seed=seed)
     typer.echo(json.dumps({"work": str(work), "role": role, "ngram_weight": weight, **result}))
