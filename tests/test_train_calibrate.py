@@ -9,6 +9,8 @@ from model.labels import LABELS
 from model.policy import Policy
 from train.calibrate import (
     CalibrationConfig,
+    bagged_threshold,
+    bootstrap_draws,
     build_policy,
     choose_f1_threshold,
     choose_threshold,
@@ -161,3 +163,93 @@ def test_bad_config_and_shapes_are_refused() -> None:
         build_policy(np.zeros((3, 2)), np.zeros((3, 2)), ["a"] * 3)
     with pytest.raises(ValueError, match="'groups'"):
         build_policy(np.zeros((3, 3)), np.zeros((3, 3)), ["a"] * 2)
+
+
+def _overlapping(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels at random and logits that overlap between classes, so the F1-best cut is a jumpy argmax."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, len(LABELS))) < 0.3).astype(float)
+    return np.where(y == 1, rng.normal(1.0, 1.5, y.shape), rng.normal(-1.0, 1.5, y.shape)), y
+
+
+def test_bootstrap_draws_resample_each_source_within_itself() -> None:
+    groups = ["validation"] * 30 + ["dev"] * 10
+    draws = bootstrap_draws(groups, 25, seed=4)
+    assert len(draws) == 25
+    for rows in draws:
+        assert len(rows) == 40 and (rows[rows < 30].size == 30) and (rows[rows >= 30].size == 10)
+    assert len({tuple(rows) for rows in draws}) == 25  # draws differ from each other
+    again = bootstrap_draws(groups, 25, seed=4)
+    assert all((a == b).all() for a, b in zip(draws, again, strict=True))
+
+
+def test_bagged_label_threshold_is_the_median_of_the_draws_cuts() -> None:
+    logits, y = _overlapping(600, seed=11)
+    groups = ["validation"] * 400 + ["dev"] * 200
+    plain = build_policy(logits, y, groups, CalibrationConfig())
+    bagged = build_policy(logits, y, groups, CalibrationConfig(label_bags=31, bag_seed=2))
+    # Calibration is fitted once on the whole set, as without bags.
+    assert bagged.calibration == plain.calibration
+    probs = bagged.calibrate(logits, kind="logits")
+    w = group_weights(groups)
+    draws = bootstrap_draws(groups, 31, seed=2)
+    for j, label in enumerate(LABELS):
+        cuts = [choose_f1_threshold(probs[r, j], y[r, j], w[r]).threshold for r in draws]
+        assert bagged.thresholds["label"][label] == pytest.approx(np.median(cuts))
+        recorded = bagged.metrics["thresholds"]["label"][label]
+        over = probs[:, j] >= bagged.thresholds["label"][label]
+        assert recorded["support"] == int(over.sum())
+        assert recorded["precision"] == pytest.approx((w * y[:, j])[over].sum() / w[over].sum())
+        assert bagged.metrics["label_bags"]["cuts"][label]["with_a_cut"] == 31
+    # review and hide keep their whole-set cuts, lifted to the action below them where that is higher.
+    for label in bagged.deception_labels:
+        j, below = LABELS.index(label), bagged.thresholds["label"][label]
+        for action in ("review", "hide"):
+            cut = choose_threshold(probs[:, j], y[:, j], bagged.targets[action], w).threshold
+            assert bagged.thresholds[action][label] == (None if cut is None else max(cut, below))
+            below = bagged.thresholds[action][label] or below
+    assert bagged.chosen_on["label_bags"] == 31 and "label_bags" not in plain.chosen_on
+    assert Policy.from_dict(bagged.to_dict()).to_dict() == bagged.to_dict()
+
+
+def test_bagging_steadies_the_label_cut_across_selection_sets() -> None:
+    """What bagging is for: on independent selection sets from one population, the bagged cut lands
+    nearer the population's own F1-best cut than the whole-set cut does (here RMSE 0.24 against 0.28
+    over 30 sets of 1,000 posts: a modest gain, as expected of bagging an argmax)."""
+
+    def one_label(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        logits, y = _overlapping(n, seed)
+        return logits[:, 0], y[:, 0]
+
+    population = one_label(200_000, seed=0)
+    best = choose_f1_threshold(*population, np.ones(200_000)).threshold
+    plain, bagged = [], []
+    for seed in range(30):
+        scores, y = one_label(1000, seed=100 + seed)
+        w = np.ones_like(scores)
+        plain.append(choose_f1_threshold(scores, y, w).threshold)
+        draws = bootstrap_draws(["validation"] * len(scores), 60, seed=seed)
+        bagged.append(bagged_threshold(choose_f1_threshold, scores, y, w, draws)[0].threshold)
+
+    def rmse(cuts: list[float]) -> float:
+        return float(np.sqrt(np.mean((np.array(cuts) - best) ** 2)))
+
+    assert rmse(bagged) < 0.95 * rmse(plain)
+
+
+def test_bagging_keeps_no_label_threshold_where_most_draws_have_none() -> None:
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    y = np.array([1, 0, 0, 0, 0, 0])
+    draws = bootstrap_draws(["a"] * 6, 21, seed=0)
+    choice, cuts = bagged_threshold(
+        lambda s, t, w: choose_threshold(s, t, 0.99, w, min_support=5), scores, y, np.ones(6), draws
+    )
+    assert choice.threshold is None and choice.support == 0 and len(cuts) == 21
+
+
+def test_label_bags_must_be_a_count() -> None:
+    for bad in (-1, True, 2.5):
+        with pytest.raises(
+            ValueError, match="'label_bags' parameter of CalibrationConfig must be an int >= 0"
+        ):
+            CalibrationConfig(label_bags=bad)

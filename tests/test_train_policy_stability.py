@@ -52,6 +52,24 @@ def test_noisy_scores_spread_and_the_full_fit_is_the_builds_policy() -> None:
     assert out == policy_spread(selection, {"test": test}, resamples=20, seed=7)  # seeded
 
 
+def test_bagged_label_thresholds_are_what_the_draws_refit() -> None:
+    selection = {"validation": _split(120, 4.0, 3), "dev": _split(60, 4.0, 4)}
+    test = _split(2000, 4.0, 5)
+    bagged = CalibrationConfig(label_bags=15)
+    out = policy_spread(selection, {"test": test}, resamples=5, seed=7, config=bagged)
+    policy = build_policy(
+        np.concatenate([selection["validation"][0], selection["dev"][0]]),
+        np.concatenate([selection["validation"][1], selection["dev"][1]]),
+        ["validation"] * 120 + ["dev"] * 60,
+        bagged,
+    )
+    direct = label_metrics(test[1], policy.calibrate(test[0], kind="logits"), policy.thresholds["label"])[
+        "macro_f1"
+    ]
+    assert out["test"]["policy"] == pytest.approx(direct)
+    assert out != policy_spread(selection, {"test": test}, resamples=5, seed=7)
+
+
 def test_bad_input_is_refused(tmp_path) -> None:
     good = {"validation": _split(50, 1.0, 1)}
     with pytest.raises(ValueError, match="at least one split"):
@@ -66,6 +84,10 @@ def test_bad_input_is_refused(tmp_path) -> None:
     for args, message in (
         (["--work", str(tmp_path / "none"), "--data", str(tmp_path)], "blend.json is missing"),
         (["--work", str(tmp_path), "--data", str(tmp_path), "--resamples", "1"], "--resamples must be >= 2"),
+        (
+            ["--work", str(tmp_path), "--data", str(tmp_path), "--label-bags", "-1"],
+            "--label-bags must be >= 0",
+        ),
         (["--work", str(tmp_path), "--data", str(tmp_path / "none")], "--data"),
     ):
         result = CliRunner().invoke(app, args)

@@ -208,6 +208,7 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
         student=replace(TINY, max_steps=20, ema_decay=0.9, source_repeat=(("generated+real", 2),)),
         student_seed=7,
         student_minutes=30,
+        calibration=replace(CONFIG.calibration, label_bags=9),
         bench=False,
     )
     build_release(
@@ -221,6 +222,8 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     assert "--distill-repeat generated+real=2 " in card and "generated+real posts 2× per pass" in card
     assert f"--seed {CONFIG.seed} --student-seed 7 " in card
     assert " --student-minutes 30 " in card and "student 30 minutes of its own" in card
+    assert " --label-bags 9" in card and "median of that cut over 9 bootstrap draws" in card
+    assert Policy.load(built["out"] / POLICY_FILE).chosen_on["label_bags"] == 9
     load_bundle(built["out"])  # the rebuilt release is consistent
 
 

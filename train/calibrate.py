@@ -23,7 +23,7 @@ would ever be sent to review. The targets are options; the policy file records t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,23 @@ class CalibrationConfig:
     #: keeps the fit finite when the (synthetic) data is separable.
     prior_strength: float = 1e-3
     deception_labels: tuple[str, ...] = ("recruitment", "fake_proof")
+    #: Bootstrap draws behind each ``label`` threshold: the median of the cuts chosen on this many
+    #: resamples of the selection set (each source resampled within itself), calibration fitted once on
+    #: the whole set. 0 (the default): the cut chosen on the whole set. Why: that cut is the argmax of a
+    #: jumpy curve; refitting it on resamples moved release r15's test macro-F1 by sd 0.014
+    #: (train.policy_stability, session 26). review and hide keep their whole-set cuts: their precision
+    #: targets are promises about the whole set.
+    label_bags: int = 0
+    #: Seed of those draws.
+    bag_seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("label_bags", "bag_seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    f"The {name!r} parameter of CalibrationConfig must be an int >= 0; got {value!r} instead."
+                )
         for name in ("label_precision", "review_precision", "hide_precision"):
             value = getattr(self, name)
             if value is None and name == "label_precision":
@@ -220,6 +235,42 @@ def choose_f1_threshold(
     return cuts.choice(int(np.argmax(f1)))
 
 
+def _choice_at(
+    threshold: float | None, scores: np.ndarray, y: np.ndarray, weights: np.ndarray
+) -> ThresholdChoice:
+    """Weighted precision and recall of ``{score >= threshold}``, and how many posts it holds."""
+    if threshold is None:
+        return ThresholdChoice(None, None, None, 0)
+    over = scores >= threshold
+    tp, fp = float((weights * y)[over].sum()), float((weights * (1 - y))[over].sum())
+    positives = float((weights * y).sum())
+    return ThresholdChoice(
+        float(threshold), tp / max(tp + fp, 1e-12), tp / max(positives, 1e-12), int(over.sum())
+    )
+
+
+def bootstrap_draws(groups: Sequence[str], bags: int, seed: int) -> list[np.ndarray]:
+    """``bags`` row-index draws, each resampling every group (source) within itself, so each keeps its size."""
+    groups_arr = np.asarray(list(groups))
+    members = [np.flatnonzero(groups_arr == g) for g in np.unique(groups_arr)]
+    rng = np.random.default_rng(seed)
+    return [np.concatenate([rng.choice(m, size=len(m)) for m in members]) for _ in range(bags)]
+
+
+def bagged_threshold(
+    choose: Callable[[np.ndarray, np.ndarray, np.ndarray], ThresholdChoice],
+    scores: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    draws: Sequence[np.ndarray],
+) -> tuple[ThresholdChoice, list[float | None]]:
+    """The median of the cuts ``choose`` makes on each draw (a draw with no cut counts as +inf, so a
+    threshold exists only when most draws have one), scored on the whole set; and every draw's cut."""
+    cuts = [choose(scores[rows], y[rows], weights[rows]).threshold for rows in draws]
+    median = float(np.median([np.inf if t is None else t for t in cuts]))
+    return _choice_at(None if np.isinf(median) else median, scores, y, weights), cuts
+
+
 def build_policy(
     logits: np.ndarray,
     y: np.ndarray,
@@ -259,17 +310,30 @@ def build_policy(
 
     targets = config.targets()
     thresholds: dict[str, dict[str, float | None]] = {}
+    draws = bootstrap_draws(groups, config.label_bags, config.bag_seed) if config.label_bags else []
     for action in THRESHOLD_ACTIONS:
         wanted = LABELS if action == "label" else config.deception_labels
         thresholds[action] = {}
         for label in wanted:
             j = LABELS.index(label)
-            if action in targets:
-                choice = choose_threshold(
-                    probs[:, j], y[:, j], targets[action], w, min_support=config.min_support
-                )
+            target = targets.get(action)
+
+            def choose(s: np.ndarray, t: np.ndarray, ws: np.ndarray, target=target) -> ThresholdChoice:
+                if target is not None:
+                    return choose_threshold(s, t, target, ws, min_support=config.min_support)
+                return choose_f1_threshold(s, t, ws, min_support=config.min_support)
+
+            if action == "label" and draws:
+                choice, cuts = bagged_threshold(choose, probs[:, j], y[:, j], w, draws)
+                found = [t for t in cuts if t is not None]
+                metrics.setdefault("label_bags", {"bags": len(draws), "seed": config.bag_seed, "cuts": {}})
+                metrics["label_bags"]["cuts"][label] = {
+                    "with_a_cut": len(found),
+                    "p05": float(np.quantile(found, 0.05)) if found else None,
+                    "p95": float(np.quantile(found, 0.95)) if found else None,
+                }
             else:
-                choice = choose_f1_threshold(probs[:, j], y[:, j], w, min_support=config.min_support)
+                choice = choose(probs[:, j], y[:, j], w)
             thresholds[action][label] = choice.threshold
             metrics["thresholds"].setdefault(action, {})[label] = asdict(choice)
     # Stronger actions never fire below weaker ones for the same label.
@@ -293,7 +357,8 @@ def build_policy(
             "weighting": "each source weighs the same in total",
             "method": config.method,
             "min_support": config.min_support,
-        },
+        }
+        | ({"label_bags": config.label_bags, "bag_seed": config.bag_seed} if config.label_bags else {}),
         metrics=metrics,
     )
 

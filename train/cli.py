@@ -50,6 +50,17 @@ BudgetOpt = Annotated[
     typer.Option("--budget-minutes", help="Training wall-clock budget in minutes (teacher + student)."),
 ]
 
+LabelBagsOpt = typer.Option(
+    "--label-bags",
+    help="Take each 'label' threshold as the median of the cuts chosen on this many bootstrap draws of"
+    " the selection posts (train.calibrate's label_bags; 0: the cut on all of them).",
+)
+
+
+def _check_bags(label_bags: int) -> None:
+    if label_bags < 0:
+        _fail(f"--label-bags must be >= 0 (0: the cut on all selection posts); got {label_bags}.")
+
 
 @app.command("build")
 def build(
@@ -180,6 +191,7 @@ def build(
         int | None,
         typer.Option(help="CPU threads for training/prediction (default: all; 1 on a busy shared machine)."),
     ] = None,
+    label_bags: Annotated[int, LabelBagsOpt] = 0,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Rebuild the release end to end (resumes a killed build from its work dir)."""
@@ -200,6 +212,7 @@ def build(
             f"{student_layers} and {teacher_layers}."
         )
     _check_positive("--threads", threads)
+    _check_bags(label_bags)
     if quantization not in QUANTIZATIONS:
         _fail(f"--quantization must be one of {', '.join(QUANTIZATIONS)}; got {quantization!r}.")
     if student_pick not in STUDENT_PICKS:
@@ -266,6 +279,7 @@ def build(
         ngram_weights=base.ngram_weights if blend else (0.0,),
         escalate_band=escalate_band,
         quantization=quantization,
+        calibration=replace(base.calibration, label_bags=label_bags),
         bench=bench,
         threads=threads,
     )
@@ -455,6 +469,7 @@ def calibrate(
     review_precision: Annotated[float, typer.Option(help="Precision target of 'review'.")] = 0.97,
     hide_precision: Annotated[float, typer.Option(help="Precision target of 'hide'.")] = 0.99,
     method: Annotated[str, typer.Option(help="platt | temperature | identity.")] = "platt",
+    label_bags: Annotated[int, LabelBagsOpt] = 0,
 ) -> None:
     """Fit calibration + thresholds on validation + dev for a model; write the policy file."""
     import numpy as np
@@ -469,12 +484,14 @@ def calibrate(
         _fail(f"--model must be an existing .onnx file; got {str(model)!r}.")
     if not (tokenizer / "tokenizer.json").is_file():
         _fail(f"--tokenizer must be a dir with tokenizer.json; got {str(tokenizer)!r}.")
+    _check_bags(label_bags)
     try:
         cal = CalibrationConfig(
             label_precision=label_precision,
             review_precision=review_precision,
             hide_precision=hide_precision,
             method=method,
+            label_bags=label_bags,
         )
     except ValueError as err:
         _fail(str(err))

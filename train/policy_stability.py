@@ -10,7 +10,8 @@ INT8 predictions at the blend it released, and reports the spread of test and ev
 No holdout is read, and nothing is trained.
 
 Not a test (no threshold is claimed): a figure for train/EXPERIMENTS.md, reproduced by
-``python -m train.policy_stability --work var/model-build/r24 --data var/data/hand3 --resamples 100``.
+``python -m train.policy_stability --work var/model-build/r24 --data var/data/hand3 --resamples 100``
+(add ``--label-bags 200`` for the spread of bagged label thresholds, train.calibrate's ``label_bags``).
 """
 
 from __future__ import annotations
@@ -105,6 +106,12 @@ def main(
     data: Annotated[Path, typer.Option(help="The dataset build it was trained on.")],
     resamples: Annotated[int, typer.Option(help="Bootstrap draws of the selection sets.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the draws.")] = 0,
+    label_bags: Annotated[
+        int,
+        typer.Option(
+            help="Fit each draw's label thresholds as a build with --label-bags does (0: the build default)."
+        ),
+    ] = 0,
 ) -> None:
     """Print one JSON line: the build's role and blend, and per split the figures of :func:`policy_spread`."""
     from eval.text_report import BLEND_FILE, load_predictions
@@ -115,6 +122,8 @@ def main(
         _fail(f"{blend_path} is missing; pass --work a build dir whose blend stage finished.")
     if resamples < 2:
         _fail(f"--resamples must be >= 2; got {resamples}.")
+    if label_bags < 0:
+        _fail(f"--label-bags must be >= 0; got {label_bags}.")
     blend = json.loads(blend_path.read_text(encoding="utf-8"))
     if blend.get("escalation"):
         _fail(f"{work} released a cascade (--escalate-band), whose scores its saved predictions do not hold.")
@@ -137,8 +146,13 @@ def main(
     # The build's selection sets (train.release's Build.selection): validation and, when present, dev.
     selection = {name: logits_and_labels(name) for name in ("validation", DEV_SPLIT) if name in splits}
     scored = {name: logits_and_labels(name) for name in ("test", "evasion")}
-    result = policy_spread(selection, scored, resamples=resamples, seed=seed)
-    typer.echo(json.dumps({"work": str(work), "role": role, "ngram_weight": weight, **result}))
+    config = CalibrationConfig(label_bags=label_bags)
+    result = policy_spread(selection, scored, resamples=resamples, seed=seed, config=config)
+    typer.echo(
+        json.dumps(
+            {"work": str(work), "role": role, "ngram_weight": weight, "label_bags": label_bags, **result}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -425,7 +425,9 @@ class _Build:
             ),
             lambda: self.stage_blend(choice),
         )
-        fp_cal = _hash({"p": fp_predict, "choice": choice, "cal": asdict(c.calibration), "blend": blend})
+        fp_cal = _hash(
+            {"p": fp_predict, "choice": choice, "cal": _calibration_key(c.calibration), "blend": blend}
+        )
         self.stages.run("calibrate", fp_cal, lambda: self.stage_calibrate(choice, blend, data_sha))
         parity = self.stages.run("parity", fp_cal, lambda: self.stage_parity(choice, blend))
         metrics = self.stages.run(
@@ -1006,6 +1008,15 @@ class _Build:
         return out
 
 
+def _calibration_key(calibration: CalibrationConfig) -> dict[str, Any]:
+    """The calibration settings as they join the calibrate stage's fingerprint: bagged label
+    thresholds only when on, so builds from before the option stay cached."""
+    key = asdict(calibration)
+    if not calibration.label_bags:
+        del key["label_bags"], key["bag_seed"]
+    return key
+
+
 def _escalation_fields(escalation: dict[str, Any]) -> dict[str, Any]:
     """What a release records of its cascade's slow half (the blend record holds selection figures too)."""
     return {
@@ -1244,6 +1255,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         + ("" if any(c["ngram_weights"]) else " --no-blend")
         + (f" --escalate-band {c['escalate_band']:g}" if c.get("escalate_band") is not None else "")
         + (f" --quantization {quantization}" if quantization != "dynamic" else "")
+        + (f" --label-bags {bags}" if (bags := c["calibration"].get("label_bags")) else "")
     )
     lines = [
         "# FeedGuard text model — model card",
@@ -1333,7 +1345,13 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         + "; ".join(f"{k} scale {v['scale']:.3f} bias {v['bias']:.3f}" for k, v in cal.items())
         + ". "
         + (
-            "The `label` threshold is the cut with the best F1 there (no precision target); "
+            "The `label` threshold is the cut with the best F1 there (no precision target)"
+            + (
+                f", taken as the median of that cut over {c['calibration']['label_bags']} bootstrap draws of"
+                " those posts (each source resampled within itself; train.calibrate's `label_bags`); "
+                if c["calibration"].get("label_bags")
+                else "; "
+            )
             if "label" not in policy.targets
             else ""
         )
