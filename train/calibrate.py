@@ -6,8 +6,9 @@ Two steps, per label:
    ``sigmoid(z / T)``) by weighted log-loss, so reported scores mean what they say.
 2. For review and hide, the smallest calibrated score at which the action's precision
    target is met (0.97 and 0.99 by default); for label, the cut with the best F1 unless a
-   precision target is given (``CalibrationConfig.label_precision``). Thresholds follow from
-   stated rules rather than constants in code.
+   precision target is given (``CalibrationConfig.label_precision``), or, with
+   ``label_bags``, the median of that cut over bootstrap draws of the data (release r16).
+   Thresholds follow from stated rules rather than constants in code.
 
 The data is the selection set: synthetic validation (unseen-by-training families) and
 the hand-written dev set, *weighted equally per source*. Otherwise the ~thousands of easy
