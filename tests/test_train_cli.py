@@ -30,6 +30,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         ),
         (["build", "--threads", "0"], "--threads must be > 0"),
         (["build", "--label-bags", "-1"], "--label-bags must be >= 0"),
+        (["build", "--threshold-posts", "/nonexistent.jsonl"], "--threshold-posts must be a JSON Lines file"),
         (["build", "--student-tolerance", "2"], "--student-tolerance must be in 0..1"),
         (["build", "--distill-alpha", "1.5"], "--distill-alpha must be in 0..1"),
         (["build", "--distill-splice", "5"], "--distill-splice must be in 0..4"),

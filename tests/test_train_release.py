@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from data.devset import DEFAULT_PATH as DEV_FILE
 from data.manifest import code_version
 from model.bundle import load_bundle
 from model.labels import LABELS
 from model.policy import Policy
 from train.finetune import TrainConfig
+from train.policy_stability import app as stability_app
 from train.release import CARD_FILE, MODEL_FILE, POLICY_FILE, ReleaseConfig, build_release
 
 pytestmark = pytest.mark.slow
@@ -209,6 +211,8 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
         student_seed=7,
         student_minutes=30,
         calibration=replace(CONFIG.calibration, label_bags=9),
+        # The dev file is a valid holdout file; any labelled JSON Lines file would do.
+        threshold_posts=str(DEV_FILE),
         bench=False,
     )
     build_release(
@@ -223,7 +227,15 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     assert f"--seed {CONFIG.seed} --student-seed 7 " in card
     assert " --student-minutes 30 " in card and "student 30 minutes of its own" in card
     assert " --label-bags 9" in card and "median of that cut over 9 bootstrap draws" in card
-    assert Policy.load(built["out"] / POLICY_FILE).chosen_on["label_bags"] == 9
+    chosen_on = Policy.load(built["out"] / POLICY_FILE).chosen_on
+    assert chosen_on["label_bags"] == 9
+    posts = [line for line in DEV_FILE.read_text(encoding="utf-8").split("\n") if line.strip()]
+    assert chosen_on["rows"]["threshold_posts"] == len(posts)
+    assert f" --threshold-posts {DEV_FILE}" in card
+    stability = CliRunner().invoke(
+        stability_app, ["--work", str(built["work"]), "--data", str(built["data"]), "--resamples", "2"]
+    )
+    assert stability.exit_code == 0, stability.output
     load_bundle(built["out"])  # the rebuilt release is consistent
 
 

@@ -192,6 +192,13 @@ def build(
         typer.Option(help="CPU threads for training/prediction (default: all; 1 on a busy shared machine)."),
     ] = None,
     label_bags: Annotated[int, LabelBagsOpt] = 0,
+    threshold_posts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Hand-written posts (JSON Lines, `feedguard eval --holdout`'s format) that only set the"
+            " thresholds, as a third selection source beside validation and dev (default: none)."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Rebuild the release end to end (resumes a killed build from its work dir)."""
@@ -213,6 +220,8 @@ def build(
         )
     _check_positive("--threads", threads)
     _check_bags(label_bags)
+    if threshold_posts is not None and not threshold_posts.is_file():
+        _fail(f"--threshold-posts must be a JSON Lines file of labelled posts; got {str(threshold_posts)!r}.")
     if quantization not in QUANTIZATIONS:
         _fail(f"--quantization must be one of {', '.join(QUANTIZATIONS)}; got {quantization!r}.")
     if student_pick not in STUDENT_PICKS:
@@ -280,6 +289,7 @@ def build(
         escalate_band=escalate_band,
         quantization=quantization,
         calibration=replace(base.calibration, label_bags=label_bags),
+        threshold_posts=None if threshold_posts is None else str(threshold_posts),
         bench=bench,
         threads=threads,
     )

@@ -27,6 +27,7 @@ import typer
 from eval.text_metrics import label_metrics
 from model.text_ensemble import blend_logits
 from train.calibrate import CalibrationConfig, build_policy
+from train.release import POLICY_FILE, THRESHOLD_LOGITS_FILE, THRESHOLD_SOURCE
 
 #: (logits, labels) of one split: ``(n, len(LABELS))`` each.
 Scored = tuple[np.ndarray, np.ndarray]
@@ -90,6 +91,25 @@ def policy_spread(
     return out
 
 
+def _threshold_posts(work: Path) -> Scored | None:
+    """The build's threshold posts as its calibrate stage scored them, or None when it had none."""
+    from eval.holdout import load_holdout
+    from model.bundle import sha256_file
+
+    policy_path = work / POLICY_FILE
+    recorded = (
+        json.loads(policy_path.read_text(encoding="utf-8")).get("chosen_on", {}).get(THRESHOLD_SOURCE)
+        if policy_path.is_file()
+        else None
+    )
+    if not recorded:
+        return None
+    path = Path(recorded["path"])
+    if not path.is_file() or sha256_file(path) != recorded["sha256"]:
+        _fail(f"{path} is missing or changed since {work} was calibrated on it; rebuild that work dir.")
+    return np.load(work / THRESHOLD_LOGITS_FILE), load_holdout(path).y
+
+
 app = typer.Typer(
     help="Spread of a build's test/evasion figures over refitted thresholds.", add_completion=False
 )
@@ -143,8 +163,12 @@ def main(
     def logits_and_labels(name: str) -> Scored:
         return blend_logits(preds[model][name], preds["baseline"][name], weight), splits[name].y
 
-    # The build's selection sets (train.release's Build.selection): validation and, when present, dev.
+    # The build's selection sets (train.release's Build.selection): validation and, when present, dev;
+    # and the threshold posts when the build had them (--threshold-posts).
     selection = {name: logits_and_labels(name) for name in ("validation", DEV_SPLIT) if name in splits}
+    extra = _threshold_posts(work)
+    if extra is not None:
+        selection[THRESHOLD_SOURCE] = extra
     scored = {name: logits_and_labels(name) for name in ("test", "evasion")}
     config = CalibrationConfig(label_bags=label_bags)
     result = policy_spread(selection, scored, resamples=resamples, seed=seed, config=config)
