@@ -232,6 +232,7 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     posts = [line for line in DEV_FILE.read_text(encoding="utf-8").split("\n") if line.strip()]
     assert chosen_on["rows"]["threshold_posts"] == len(posts)
     assert f" --threshold-posts {DEV_FILE}" in card
+    assert f"Thresholds are also set on {len(posts)} threshold posts" in card
     stability = CliRunner().invoke(
         stability_app, ["--work", str(built["work"]), "--data", str(built["data"]), "--resamples", "2"]
     )

@@ -1155,8 +1155,13 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
         "generalization to unseen *template families* of the same generator, not to real feeds. The dev-set "
         "figures are the closer estimate, and they were also used for model selection and thresholds, so they "
         "are optimistic; the independent hand-written holdout is the judge.",
-        "Thresholds come from few hand-written posts per label (see `policy.json` `chosen_on`); their "
-        "precision estimates carry several points of sampling error.",
+        (
+            f"Thresholds are also set on {rows} threshold posts (`{ctx['config']['threshold_posts']}`), so "
+            "whatever those posts came from no longer judges this release; only holdouts written after them do."
+            if (rows := ctx["policy"].chosen_on.get("rows", {}).get(THRESHOLD_SOURCE))
+            else "Thresholds come from few hand-written posts per label (see `policy.json` `chosen_on`); their "
+            "precision estimates carry several points of sampling error."
+        ),
         "Text only: fake proof that lives in an image (a payment screenshot with a neutral caption) needs the "
         "image near-duplicate signal of the Scorer, not this model.",
     ]
