@@ -807,12 +807,13 @@ class _Build:
 
         return load_holdout(Path(self.config.threshold_posts))
 
-    def threshold_post_logits(self, choice: dict[str, Any], blend: dict[str, Any]) -> np.ndarray:
-        """The released model's INT8 logits on the threshold posts, scored as served; saved to
-        ``THRESHOLD_LOGITS_FILE`` so train.policy_stability can refit on them too."""
+    def threshold_post_logits(
+        self, texts: list[str], choice: dict[str, Any], blend: dict[str, Any]
+    ) -> np.ndarray:
+        """The released model's INT8 logits on the threshold posts' ``texts``, scored as served; saved
+        to ``THRESHOLD_LOGITS_FILE`` so train.policy_stability can refit on them too."""
         from eval.bench_text import served_blend
 
-        posts = self.threshold_posts()
         model = served_blend(
             self.work,
             choice["role"],
@@ -820,7 +821,7 @@ class _Build:
             self.config.teacher.max_length,
             self.inference_threads(),
         )
-        logits = np.asarray(model.logits(posts.texts), dtype=np.float64)
+        logits = np.asarray(model.logits(texts), dtype=np.float64)
         np.save(self.work / THRESHOLD_LOGITS_FILE, logits)
         return logits
 
@@ -837,9 +838,10 @@ class _Build:
             from model.bundle import sha256_file
 
             path = Path(self.config.threshold_posts)
-            logits = np.concatenate([logits, self.threshold_post_logits(choice, blend)])
-            y = np.concatenate([y, self.threshold_posts().y])
-            groups += [THRESHOLD_SOURCE] * (len(y) - len(groups))
+            posts = self.threshold_posts()
+            logits = np.concatenate([logits, self.threshold_post_logits(posts.texts, choice, blend)])
+            y = np.concatenate([y, posts.y])
+            groups += [THRESHOLD_SOURCE] * len(posts.y)
             extra = {"threshold_posts": {"path": str(path), "sha256": sha256_file(path)}}
         policy = build_policy(
             logits,
