@@ -167,6 +167,8 @@ def main(
         _fail(f"--handwritten-rounds must be in 0..{len(HANDWRITTEN_ROUNDS)}; got {handwritten_rounds}.")
     if not 0 < threshold <= 1:
         _fail(f"--threshold must be in (0, 1]; got {threshold}.")
+    if out.exists() and not out.is_dir():
+        _fail(f"--out must be a folder; {out} is a file.")
     target = out / "holdout_clean.jsonl"
     if any(p.resolve() == target.resolve() for p in part):
         _fail(f"--out would overwrite the part {target}; pick another folder.")

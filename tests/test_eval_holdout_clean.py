@@ -17,28 +17,40 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def _raw_trigrams(text: str) -> list[str]:
+    return [text[i : i + 3] for i in range(len(text) - 2)]
+
+
 def _jaccard(a: str, b: str) -> float:
     ga, gb = trigrams(a), trigrams(b)
     return len(ga & gb) / len(ga | gb)
 
 
 REFERENCE = "今天下午去菜市场买了两斤排骨回家炖汤喝"
-#: Shares most of REFERENCE's trigrams (above the cut) / few of them (below it).
-CLOSE = "今天下午去菜市场买了两斤排骨回家炖汤"
-FAR = "今天下午去公园散步看见好多人在放风筝"
+_TAIL = "，顺便带了点水果给老妈"
+#: The first 16 characters of REFERENCE, then another ending: Jaccard exactly at the cut (dropped).
+CLOSE = REFERENCE[:16] + _TAIL
+#: One character less of REFERENCE: just under the cut (kept).
+FAR = REFERENCE[:15] + _TAIL
 
 
 def test_similarity_of_the_fixtures_straddles_the_cut() -> None:
-    assert _jaccard(CLOSE, REFERENCE) >= SIMILARITY > _jaccard(FAR, REFERENCE) > 0
+    assert _jaccard(CLOSE, REFERENCE) == SIMILARITY
+    assert 0.45 < _jaccard(FAR, REFERENCE) < SIMILARITY
 
 
 def test_index_finds_near_posts_and_normalized_copies() -> None:
     index = TrigramIndex([REFERENCE])
     assert index.is_near(CLOSE)
     assert not index.is_near(FAR)
-    # A full-width, separator-laden copy normalizes to the same post.
-    disguised = "今天下午去菜市场买了两斤排骨回家炖汤喝".replace("排骨", "排\u200b骨") + "！"
-    assert index.is_near(disguised)
+    # Disguised copies: raw, they are far from REFERENCE; normalized, they are REFERENCE.
+    spaced = "\u200b".join(REFERENCE)
+    traditional = "今天下午去菜市場買了兩斤排骨回家燉湯喝"
+    raw = set(_raw_trigrams(REFERENCE))
+    for disguised in (spaced, traditional):
+        shared = raw & set(_raw_trigrams(disguised))
+        assert len(shared) < SIMILARITY * len(raw)
+        assert index.is_near(disguised)
     assert not TrigramIndex([]).is_near(REFERENCE)
 
 
@@ -54,11 +66,7 @@ def test_clean_parts_drops_near_posts_and_repeats_keeps_rows_unchanged(tmp_path:
     second = _write(
         tmp_path / "b.jsonl",
         [
-            {
-                "id": "b-1",
-                "text": "碧螺春新茶到了　私我拿价",
-                "labels": ["hard_sell"],
-            },  # repeat of a-3 once normalized
+            {"id": "b-1", "text": "碧螺春新茶到了　私我拿价", "labels": ["hard_sell"]},  # a-3 once normalized
             {"id": "b-2", "text": "招代理 一件代发 零库存", "labels": ["recruitment"]},
         ],
     )
@@ -163,3 +171,14 @@ def test_cli_refuses_to_overwrite_a_part(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "would overwrite" in result.output
     assert json.loads(part.read_text(encoding="utf-8").splitlines()[0])["text"] == FAR
+
+
+def test_cli_refuses_an_out_that_is_a_file_and_an_unreadable_hardneg(tmp_path: Path) -> None:
+    part = _write(tmp_path / "part.jsonl", [{"id": "p-1", "text": FAR, "labels": []}])
+    base = ["--part", str(part), "--no-dev", "--handwritten-rounds", "0"]
+    result = CliRunner().invoke(app, [*base, "--out", str(part)])
+    assert result.exit_code == 2 and "--out must be a folder" in result.output
+    missing = tmp_path / "no-such-hardneg.json"
+    result = CliRunner().invoke(app, [*base, "--hardneg", str(missing), "--out", str(tmp_path / "clean")])
+    assert result.exit_code == 2 and "cannot read hard-negative situations" in result.output
+    assert not (tmp_path / "clean").exists()
