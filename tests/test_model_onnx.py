@@ -15,6 +15,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx import numpy_helper
 
 from model.encoder_weights import build_e5_encoder
 from model.labels import LABELS
@@ -27,6 +28,7 @@ from model.onnx_export import (
     quantize_int8_per_token,
     quantize_int8_static,
     static_quantized_nodes,
+    store_weights_int8,
 )
 from model.text_classifier import TextClassifierModule, TorchTextClassifier, student_from_teacher
 from model.tokenizer import PostTokenizer
@@ -292,6 +294,59 @@ def test_per_token_int8_refuses_a_missing_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="export the model with export_onnx first"):
         quantize_int8_per_token(tmp_path / "missing.onnx", tmp_path / "y.onnx")
     assert not (tmp_path / "y.onnx").exists()
+
+
+def test_int8_weight_storage_shrinks_the_file_and_onnxruntime_folds_it_back_to_fp32(
+    student, tokenizer_and_keep, onnx_paths, tmp_path
+):
+    int8 = onnx_paths[1]
+    stored = tmp_path / "model.stored.onnx"
+    stored.write_bytes(int8.read_bytes())
+    down = ffn_down_projections(stored)
+    before = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(int8)).graph.initializer}
+    weights = {n.name: n.input[1] for n in onnx.load(str(int8)).graph.node if n.name in down}
+    store_weights_int8(stored, down)
+    # Two 1536x384 FP32 matrices become INT8 plus one scale per 32 rows: about 3/4 of them saved.
+    saved = int8.stat().st_size - stored.stat().st_size
+    assert saved > 0.7 * sum(before[w].nbytes for w in weights.values())
+    model = onnx.load(str(stored))
+    kept = {i.name for i in model.graph.initializer}
+    assert not kept & set(weights.values()) and ffn_down_projections(stored) == down
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert meta["quantization"].endswith("FFN down-projections FP32 compute, INT8 storage (blocks of 32)")
+    # onnxruntime folds Cast -> Mul -> Reshape into one FP32 initializer per projection when it loads.
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(tmp_path / "folded.onnx")
+    ort.InferenceSession(str(stored), options, providers=["CPUExecutionProvider"])
+    folded = onnx.load(str(tmp_path / "folded.onnx"))
+    assert not [n for n in folded.graph.node if any(i.endswith("_int8") for i in n.input)]
+    folded_weights = {i.name: numpy_helper.to_array(i) for i in folded.graph.initializer}
+    for weight in weights.values():
+        original, rounded = before[weight], folded_weights[weight]
+        blocks = np.abs(original).reshape(-1, 32, original.shape[1]).max(axis=1)
+        step = np.repeat(blocks, 32, axis=0) / 127
+        assert rounded.shape == original.shape and rounded.dtype == np.float32
+        assert np.all(np.abs(rounded - original) <= step / 2 + 1e-7)  # rounded to its own block's step
+        assert not np.array_equal(rounded, original)
+    tok, _ = tokenizer_and_keep
+    ref = OnnxTextClassifier(int8, tok, max_length=64).predict_proba(POSTS)
+    got = OnnxTextClassifier(stored, tok, max_length=64).predict_proba(POSTS)
+    assert float(((ref >= 0.5) == (got >= 0.5)).mean()) >= 0.95 and float(np.abs(ref - got).max()) < 0.15
+
+
+def test_int8_weight_storage_refuses_what_it_cannot_round(onnx_paths, tmp_path):
+    stored = tmp_path / "model.onnx"
+    stored.write_bytes(onnx_paths[1].read_bytes())
+    down = ffn_down_projections(stored)
+    with pytest.raises(ValueError, match="'block' parameter of store_weights_int8 must be >= 1"):
+        store_weights_int8(stored, down, block=0)
+    with pytest.raises(ValueError, match="does not split into blocks of 7 input rows"):
+        store_weights_int8(stored, down, block=7)
+    attention = next(n.name for n in onnx.load(str(stored)).graph.node if n.op_type == "QAttention")
+    with pytest.raises(ValueError, match="is not a MatMul with a stored weight"):
+        store_weights_int8(stored, [attention])
+    assert stored.read_bytes() == onnx_paths[1].read_bytes()  # a refusal leaves the file as it was
 
 
 def test_export_and_quantize_reject_bad_input(student, tmp_path):

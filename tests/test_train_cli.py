@@ -42,6 +42,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--teacher-repeat", "handwritten=x"], "--teacher-repeat takes SOURCE=TIMES"),
         (["build", "--teacher-repeat", "a=2,a=3"], "--teacher-repeat names a source twice"),
         (["build", "--quantization", "fp16"], "--quantization must be one of dynamic, static, per-token"),
+        (["build", "--ffn-weights", "fp16"], "--ffn-weights must be one of fp32, int8"),
         (["build", "--escalate-band", "0"], "--escalate-band must be in (0, 20]"),
         (["build", "--escalate-band", "25"], "--escalate-band must be in (0, 20]"),
         (["build", "--student-pick", "top"], "--student-pick must be one of spread, bottom"),
@@ -104,6 +105,10 @@ def test_release_config_refuses_an_unknown_quantization_and_bad_post_counts() ->
         match="'quantization' parameter of ReleaseConfig must be one of dynamic, static, per-token",
     ):
         ReleaseConfig(quantization="int4")
+    with pytest.raises(
+        ValueError, match="'ffn_weights' parameter of ReleaseConfig must be one of fp32, int8"
+    ):
+        ReleaseConfig(ffn_weights="int4")
     for name in ("calibration_posts", "batch_check_posts"):
         for bad in (0, 2.5, True):
             with pytest.raises(
@@ -111,6 +116,7 @@ def test_release_config_refuses_an_unknown_quantization_and_bad_post_counts() ->
             ):
                 ReleaseConfig(**{name: bad})
     assert ReleaseConfig().quantization == "dynamic"  # static is opt-in until it is judged
+    assert ReleaseConfig().ffn_weights == "fp32"  # int8 storage is opt-in until it is judged
 
 
 def test_release_config_refuses_bad_ngram_weights() -> None:

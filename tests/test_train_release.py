@@ -314,6 +314,25 @@ def test_another_int8_reruns_from_the_export_and_the_release_scores_a_post_alike
     load_bundle(out)
 
 
+def test_int8_weight_storage_reruns_from_the_export_and_shrinks_the_release(built, tmp_path: Path) -> None:
+    """On a copy of the work dir: the export reruns with the down-projections stored INT8; the card says so."""
+    work, out = tmp_path / "work", tmp_path / "release"
+    shutil.copytree(built["work"], work)
+    before = len((work / "build.log").read_text())
+    config = replace(CONFIG, ffn_weights="int8", bench=False)
+    build_release(built["data"], out, work, config, report_dir=tmp_path / "report", progress=False)
+    log = (work / "build.log").read_text()[before:]
+    assert "stage teacher: cached" in log and "stage export: running" in log
+    card = (out / CARD_FILE).read_text(encoding="utf-8")
+    assert " --ffn-weights int8" in card and "FFN down-projection weights stored INT8 (computed FP32)" in card
+    assert (out / MODEL_FILE).stat().st_size < (built["out"] / MODEL_FILE).stat().st_size
+    import onnx
+
+    meta = {p.key: p.value for p in onnx.load(str(out / MODEL_FILE)).metadata_props}
+    assert meta["quantization"].endswith("INT8 storage (blocks of 32)")
+    load_bundle(out)
+
+
 def test_an_escalation_band_makes_the_release_a_cascade_that_eval_reproduces(built, tmp_path: Path) -> None:
     """Last in this file: it rewrites the shared work dir's blend, policy and report for a cascade."""
     from eval.cli import app as eval_app
