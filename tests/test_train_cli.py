@@ -31,7 +31,8 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--threads", "0"], "--threads must be > 0"),
         (["build", "--label-bags", "-1"], "--label-bags must be >= 0"),
         (["build", "--threshold-posts", "/nonexistent.jsonl"], "--threshold-posts must be a JSON Lines file"),
-        (["build", "--student-tolerance", "2"], "--student-tolerance must be in 0..1"),
+        (["build", "--student-tolerance", "2"], "--student-tolerance must be in -1..1"),
+        (["build", "--student-tolerance", "-1.5"], "--student-tolerance must be in -1..1"),
         (["build", "--distill-alpha", "1.5"], "--distill-alpha must be in 0..1"),
         (["build", "--distill-splice", "5"], "--distill-splice must be in 0..4"),
         (["build", "--distill-embed", "-1"], "--distill-embed must be in 0..100"),
@@ -81,11 +82,11 @@ def test_eval_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     assert CliRunner().invoke(eval_app, ["--help"]).exit_code == 0
 
 
-def test_release_config_refuses_a_tolerance_outside_0_1() -> None:
+def test_release_config_refuses_a_tolerance_outside_minus_1_to_1() -> None:
     from train.release import ReleaseConfig
 
     with pytest.raises(ValueError, match="'student_tolerance' parameter of ReleaseConfig"):
-        ReleaseConfig(student_tolerance=-0.1)
+        ReleaseConfig(student_tolerance=-1.1)
 
 
 def test_release_config_refuses_an_unknown_student_pick_and_resolves_the_known_ones() -> None:

@@ -314,18 +314,25 @@ def test_another_int8_reruns_from_the_export_and_the_release_scores_a_post_alike
     load_bundle(out)
 
 
-def test_int8_weight_storage_reruns_from_the_export_and_shrinks_the_release(built, tmp_path: Path) -> None:
-    """On a copy of the work dir: the export reruns with the down-projections stored INT8; the card says so."""
+def test_int8_weight_storage_and_a_negative_tolerance_release_a_smaller_teacher(
+    built, tmp_path: Path
+) -> None:
+    """On a copy of the work dir: the export reruns with the down-projections stored INT8, and a
+    tolerance of -1 (the student must lead by 1) releases the teacher; the card says both."""
     work, out = tmp_path / "work", tmp_path / "release"
     shutil.copytree(built["work"], work)
     before = len((work / "build.log").read_text())
-    config = replace(CONFIG, ffn_weights="int8", bench=False)
+    config = replace(CONFIG, ffn_weights="int8", student_tolerance=-1.0, bench=False)
     build_release(built["data"], out, work, config, report_dir=tmp_path / "report", progress=False)
     log = (work / "build.log").read_text()[before:]
     assert "stage teacher: cached" in log and "stage export: running" in log
     card = (out / CARD_FILE).read_text(encoding="utf-8")
     assert " --ffn-weights int8" in card and "FFN down-projection weights stored INT8 (computed FP32)" in card
-    assert (out / MODEL_FILE).stat().st_size < (built["out"] / MODEL_FILE).stat().st_size
+    assert " --student-tolerance -1 " in card
+    assert "the student is released only if it leads by at least 1.00 → released: **teacher**." in card
+    teacher_int8 = Path("onnx") / "teacher_int8.onnx"
+    assert (work / teacher_int8).stat().st_size < (built["work"] / teacher_int8).stat().st_size
+    assert (out / MODEL_FILE).read_bytes() == (work / teacher_int8).read_bytes()
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(str(out / MODEL_FILE)).metadata_props}

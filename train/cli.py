@@ -85,7 +85,8 @@ def build(
         float,
         typer.Option(
             help="Release the student unless its selection macro-F1 is this much below the teacher's"
-            " (raise it to trade quality for speed; a finished build re-chooses in minutes)."
+            " (raise it to trade quality for speed; a negative value asks the student to lead by that"
+            " much, and -1 releases the teacher; a finished build re-chooses in minutes)."
         ),
     ] = 0.01,
     distill_alpha: Annotated[
@@ -235,8 +236,8 @@ def build(
         _fail(f"--ffn-weights must be one of {', '.join(FFN_WEIGHTS)}; got {ffn_weights!r}.")
     if student_pick not in STUDENT_PICKS:
         _fail(f"--student-pick must be one of {', '.join(STUDENT_PICKS)}; got {student_pick!r}.")
-    if not 0 <= student_tolerance <= 1:
-        _fail(f"--student-tolerance must be in 0..1 (a macro-F1 difference); got {student_tolerance}.")
+    if not -1 <= student_tolerance <= 1:
+        _fail(f"--student-tolerance must be in -1..1 (a macro-F1 difference); got {student_tolerance}.")
     if distill_alpha is not None and not 0 <= distill_alpha <= 1:
         _fail(f"--distill-alpha must be in 0..1 (1: soft labels only); got {distill_alpha}.")
     if distill_embed is not None and not 0 <= distill_embed <= 100:

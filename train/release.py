@@ -133,7 +133,9 @@ class ReleaseConfig:
     #: adding 4,670 judged holdout posts cut the refitted test sd from 0.012 to 0.002), and posts read
     #: only here need no retraining and no new predict stage. None: validation and dev alone.
     threshold_posts: str | None = None
-    #: The student is released unless it loses more than this much selection macro-F1 to the teacher.
+    #: The student is released unless it loses more than this much selection macro-F1 to the teacher;
+    #: below 0 it must lead by that much, so -1 releases the teacher (to judge a teacher from a build
+    #: whose student edged it on the selection sets, as session 29's did).
     student_tolerance: float = 0.01
     #: The build fails if FP32 and INT8 agree on fewer test decisions than this.
     min_parity: float = 0.99
@@ -180,9 +182,9 @@ class ReleaseConfig:
             raise ValueError(
                 f"The 'teacher_share' parameter of ReleaseConfig must be in (0, 1); got {self.teacher_share!r}."
             )
-        if not 0 <= self.student_tolerance <= 1:
+        if not -1 <= self.student_tolerance <= 1:
             raise ValueError(
-                "The 'student_tolerance' parameter of ReleaseConfig must be in [0, 1] (a macro-F1 difference);"
+                "The 'student_tolerance' parameter of ReleaseConfig must be in [-1, 1] (a macro-F1 difference);"
                 f" got {self.student_tolerance!r} instead."
             )
         if not 0 < self.student_layers <= self.teacher_layers <= 12:
@@ -1392,7 +1394,12 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         *_precision_paragraph(metrics, splits),
         f"Teacher vs student on the selection sets (mean macro-F1 of validation and dev at 0.5): teacher "
         f"{_fmt(choice['teacher']['mean'])}, student {_fmt(choice['student']['mean'])}; the student is released "
-        f"unless it loses more than {c['student_tolerance']:.2f} → released: **{role}**.",
+        + (
+            f"unless it loses more than {c['student_tolerance']:.2f}"
+            if c["student_tolerance"] >= 0
+            else f"only if it leads by at least {-c['student_tolerance']:.2f}"
+        )
+        + f" → released: **{role}**.",
         "",
         "Blend with the n-gram baseline (`ngram` in the release; logits `(1 - w) × encoder + w × n-gram`), "
         f"mean selection macro-F1 of the {role} INT8 by weight w: "
