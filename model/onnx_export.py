@@ -289,11 +289,15 @@ def store_weights_int8(path: Path, nodes: Sequence[str], *, block: int = WEIGHT_
     initializers = {init.name: init for init in graph.initializer}
     by_name = {node.name: node for node in graph.node}
     added_nodes: list[onnx.NodeProto] = []
+    stored: set[str] = set()
     for name in nodes:
         node = by_name.get(name)
         if node is None or node.op_type != "MatMul" or node.input[1] not in initializers:
             raise ValueError(f"{path}: {name!r} is not a MatMul with a stored weight.")
         weight_name = node.input[1]
+        if weight_name in stored:  # a node named twice, or a weight two MatMuls share
+            continue
+        stored.add(weight_name)
         weight = numpy_helper.to_array(initializers[weight_name]).astype(np.float32)
         if weight.ndim != 2 or weight.shape[0] % block:
             raise ValueError(

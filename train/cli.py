@@ -130,7 +130,7 @@ def build(
         str,
         typer.Option(
             help="Storage of the FFN down-projection weights (computed FP32 under every quantization):"
-            " fp32, or int8 (blocks of 32 rows per scale; a 12-layer model 50 -> 29 MB)."
+            " fp32, or int8 (blocks of 32 rows per scale; a 12-layer model 50 -> 30 MB)."
         ),
     ] = "fp32",
     teacher_repeat: Annotated[

@@ -147,7 +147,7 @@ class ReleaseConfig:
     calibration_posts: int = 512
     #: Storage of the FFN down-projection weights, which every quantization keeps FP32 in compute:
     #: ``fp32``, or ``int8`` (model.onnx_export.store_weights_int8: blocks of 32 rows per scale,
-    #: folded back to FP32 when a session loads), which takes a 12-layer model from 50 to 29 MB.
+    #: folded back to FP32 when a session loads), which takes a 12-layer model from 50 to 30 MB.
     ffn_weights: str = "fp32"
     #: Test posts the card's batch-dependence line scores in one call and one post per call.
     batch_check_posts: int = 300
