@@ -336,8 +336,7 @@ def store_weights_int8(path: Path, nodes: Sequence[str], *, block: int = WEIGHT_
             "FFN down-projections FP32",
             f"FFN down-projections FP32 compute, INT8 storage (blocks of {block})",
         )
-    onnx.save(model, str(path))
-    _write_metadata(path, meta)
+    _save_with_metadata(model, path, meta)
     return path
 
 
@@ -579,7 +578,11 @@ def _exported(src: Path) -> Path:
 
 def _write_metadata(path: Path, meta: dict[str, str]) -> None:
     """Replace ``path``'s metadata with ``meta`` (sorted), check the graph and save it."""
-    model = onnx.load(str(path))
+    _save_with_metadata(onnx.load(str(path)), path, meta)
+
+
+def _save_with_metadata(model: onnx.ModelProto, path: Path, meta: dict[str, str]) -> None:
+    """Replace ``model``'s metadata with ``meta`` (sorted), check the graph and save it to ``path``."""
     del model.metadata_props[:]
     for key, value in sorted(meta.items()):
         entry = model.metadata_props.add()
