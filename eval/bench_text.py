@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -133,6 +133,22 @@ def served_cascade(work: Path, fast, max_length: int, threads: int | None = None
     return CascadeTextClassifier(fast, slow, escalation["band"])
 
 
+def release_backends(
+    releases: Mapping[str, Path], threads: int | None = None
+) -> dict[str, Callable[[list[str]], Any]]:
+    """Release folders (by the row name to print) exactly as a feed service loads them (``load_bundle``).
+
+    Why: a release rewritten after its build (``feedguard model shrink``) has no work dir of its
+    own, and two releases are compared for speed only when timed in one run on the same posts.
+    """
+    from model.bundle import load_bundle
+
+    out: dict[str, Callable[[list[str]], Any]] = {}
+    for name, release in releases.items():
+        out[name] = load_bundle(Path(release), intra_op_threads=threads).classifier.predict_proba
+    return out
+
+
 def backends(
     work: Path, max_length: int, batch_size: int = 32, threads: int | None = None
 ) -> dict[str, Callable[[list[str]], Any]]:
@@ -183,15 +199,20 @@ def backends(
 
 
 def run_text_bench(
-    work: Path,
+    work: Path | None,
     texts: Sequence[str],
     *,
     max_length: int = 128,
     rounds: int = 3,
     single_posts: int | None = None,
     threads: int | None = None,
+    releases: Mapping[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """Measure every backend on ``texts``; returns a JSON-able dict (see :func:`bench_table`)."""
+    """Measure every backend of ``work`` and every folder in ``releases`` (row name -> folder) on ``texts``.
+
+    Returns a JSON-able dict (see :func:`bench_table`); without ``work`` there is no PyTorch
+    teacher to divide by, so the speed-up column stays empty.
+    """
     import os
 
     import torch
@@ -201,10 +222,15 @@ def run_text_bench(
     texts = list(texts)
     if not texts:
         raise ValueError("The 'texts' parameter of run_text_bench must not be empty.")
+    releases = dict(releases or {})
+    if work is None and not releases:
+        raise ValueError("run_text_bench needs a build's 'work' dir, 'releases', or both.")
     # Every backend gets the same threads: all cores unless told (a training run may have left torch on fewer).
     torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
     load_before = os.getloadavg()[0]
-    tok = PostTokenizer.load(Path(work) / "tokenizer")
+    tok = PostTokenizer.load(
+        Path(work) / "tokenizer" if work is not None else Path(next(iter(releases.values())))
+    )
     lengths = np.minimum(tok.token_lengths(texts), max_length)
     single = texts[: single_posts or len(texts)]
     single_len = lengths[: len(single)]
@@ -217,7 +243,9 @@ def run_text_bench(
         "threads": threads or os.cpu_count(),
         "models": {},
     }
-    for name, predict in backends(Path(work), max_length, threads=threads).items():
+    timed = backends(Path(work), max_length, threads=threads) if work is not None else {}
+    timed.update(release_backends(releases, threads))
+    for name, predict in timed.items():
         predict(texts[:32])  # warm-up: sessions allocate on first run
         per_sec = time_batched(predict, texts, rounds)
         per_sec_calls = _time_calls(predict, texts, rounds)
@@ -304,8 +332,14 @@ app = typer.Typer(help="Benchmark the text model backends on test-split posts.",
 
 @app.command()
 def main(
-    work: Annotated[Path, typer.Option(help="Release build work dir (holds teacher/, onnx/, tokenizer/).")],
     data: Annotated[Path, typer.Option(help="Dataset build the posts are drawn from (its test split).")],
+    work: Annotated[
+        Path | None, typer.Option(help="Release build work dir (holds teacher/, onnx/, tokenizer/).")
+    ] = None,
+    release: Annotated[
+        list[Path] | None,
+        typer.Option(help="A release folder to time as served (repeatable); with --work or alone."),
+    ] = None,
     posts: Annotated[int, typer.Option(help="How many test posts to time.")] = 256,
     max_length: Annotated[int, typer.Option(help="Token limit, as in the release manifest.")] = 128,
     seed: Annotated[int, typer.Option(help="Seed for drawing the posts.")] = 13,
@@ -323,12 +357,19 @@ def main(
     if posts < 1:
         typer.echo(f"error: --posts must be >= 1; got {posts}.", err=True)
         raise typer.Exit(2)
+    if work is None and not release:
+        typer.echo("error: pass --work (a release build's work dir), --release DIR, or both.", err=True)
+        raise typer.Exit(2)
     try:
         test = load_eval_splits(data, ("test",))["test"]
         result = run_text_bench(
-            work, draw_posts(test.texts, posts, seed), max_length=max_length, threads=threads
+            work,
+            draw_posts(test.texts, posts, seed),
+            max_length=max_length,
+            threads=threads,
+            releases={f"release {r} (as served)": r for r in release or ()},
         )
-    except ValueError as err:
+    except (FileNotFoundError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     typer.echo(bench_table(result))

@@ -11,7 +11,7 @@ from eval.cli import app as eval_app
 from train.cli import app as model_app
 
 
-@pytest.mark.parametrize("verb", ["build", "baseline", "train-teacher", "distill", "calibrate"])
+@pytest.mark.parametrize("verb", ["build", "baseline", "train-teacher", "distill", "calibrate", "shrink"])
 def test_every_model_verb_has_help(verb: str) -> None:
     result = CliRunner().invoke(model_app, [verb, "--help"])
     assert result.exit_code == 0 and "Usage" in result.stdout

@@ -533,3 +533,65 @@ def calibrate(
     policy.save(out)
     typer.echo(policy.thresholds_markdown())
     typer.echo(f"wrote {out}")
+
+
+@app.command("shrink")
+def shrink(
+    out: Annotated[Path, typer.Option(help="New (or empty) folder for the shrunk release.")],
+    release: Annotated[Path, typer.Option(help="The release to shrink (left as it is).")] = Path(
+        "model/release"
+    ),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Dataset build whose splits (and the dev set) both releases are scored on for the card.",
+        ),
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: all cores).")] = None,
+    bench_posts: Annotated[
+        int, typer.Option(help="Test posts of --data to time both releases on for the card (0: no timing).")
+    ] = 512,
+) -> None:
+    """Rewrite a release with its FFN down-projection weights stored INT8 and its n-gram weights float32.
+
+    Same model (onnxruntime folds the INT8-stored weights back to FP32 at load), same policy file;
+    a 12-layer release goes from about 60 to under 40 MB. The card gives the re-measured figures
+    when --data is passed and keeps the source's card below.
+    """
+    from data.manifest import code_version
+    from eval.bench_text import draw_posts
+    from eval.cli import SPLITS
+    from eval.text_report import load_eval_splits
+    from train.shrink import shrink_release
+
+    _check_data(data)
+    if threads is not None and threads < 1:
+        _fail(f"--threads must be >= 1; got {threads}.")
+    if bench_posts < 0:
+        _fail(f"--bench-posts must be >= 0; got {bench_posts}.")
+    command = f"feedguard model shrink --release {release} --out {out}" + (f" --data {data}" if data else "")
+    if data and bench_posts != 512:
+        command += f" --bench-posts {bench_posts}"
+    try:
+        splits = load_eval_splits(data, SPLITS) if data is not None else None
+        bench_texts = draw_posts(splits["test"].texts, bench_posts, seed=13) if splits and bench_posts else []
+        result = shrink_release(
+            release,
+            out,
+            splits=splits,
+            bench_texts=bench_texts,
+            threads=threads,
+            command=command,
+            code_version=code_version(),
+        )
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    typer.echo(f"wrote {out}: {result['size_mb']:.1f} MB (the source {result['source_mb']:.1f} MB)")
+    for split, summary in (result.get("figures") or {}).get("release", {}).items():
+        entry = summary.get("interval", {})
+        gap = entry.get("difference")
+        typer.echo(
+            f"{split}: {entry.get('figure', 'macro_f1')} {entry.get('value', summary['macro_f1']):.4f}"
+            + (f" ({gap:+.4f} vs the source)" if gap is not None else "")
+        )

@@ -1006,7 +1006,7 @@ class _Build:
         self.tokenizer().save(out)
         metrics = json.loads(Path(metrics_ref["metrics"]).read_text(encoding="utf-8"))
         data_manifest = json.loads((self.data_dir / "manifest.json").read_text(encoding="utf-8"))
-        size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and p.suffix != ".md") / 1e6
+        size_mb = release_size_mb(out)
         context = {
             "config": self.config.to_dict(),
             "data_dir": str(self.data_dir),
@@ -1535,6 +1535,13 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def release_size_mb(directory: Path) -> float:
+    """What a release weighs on disk, as its card reports it: every file but the Markdown."""
+    return (
+        sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file() and p.suffix != ".md") / 1e6
+    )
 
 
 def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:

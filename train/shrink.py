@@ -1,0 +1,268 @@
+"""`feedguard model shrink`: a release rewritten with its weights stored smaller; same model, same policy.
+
+Why: a release's size is mostly FP32 weights that serving never needs at full width on disk: the
+FFN down-projections, which every quantizer here keeps FP32 in compute (dynamic INT8 rounding of
+their long-tailed inputs cost agreement), and the n-gram model's float64 coefficients. Storing
+them as INT8 blocks (``model.onnx_export.store_weights_int8``; onnxruntime folds them back to
+FP32 when it loads) and float32 takes a 12-layer release from about 60 to under 40 MB without a
+retrain. A retrain gives another model every time (budget-planned steps follow the machine's
+pace), so a released model whose work dir is gone can only be shrunk this way.
+
+The output is deterministic: the same release in gives the same bytes out. The policy file,
+tokenizer, blend weight and thresholds are copied unchanged; the manifest records what was
+re-stored and the sha256 of the source's manifest; the card says what changed, gives the
+re-measured figures when ``data`` is passed, and keeps the source's card below.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.bundle import (
+    ESCALATION_FIELD,
+    MANIFEST,
+    NGRAM_DIR_FIELD,
+    ModelBundle,
+    load_bundle,
+    read_manifest,
+    sha256_file,
+    write_manifest,
+)
+from model.ngram_model import WEIGHTS_FILE
+from model.onnx_export import WEIGHT_BLOCK, ffn_down_projections, store_weights_int8
+from model.policy import Policy
+from train.release import CARD_FILE, release_size_mb
+
+#: The manifest field a shrunk release carries (and a release to shrink must not).
+STORAGE_FIELD = "weight_storage"
+#: Splits of a dataset build the card's re-measured table covers (``dev`` comes with them).
+FIGURE_SPLITS = ("test", "evasion", "real_normal", "validation")
+#: A fixed timestamp for the rewritten npz members, so a rerun writes the same bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def store_ngram_weights_float32(path: Path) -> Path:
+    """Rewrite an n-gram ``weights.npz`` with its float arrays as float32, in place.
+
+    The scoring path multiplies them into float64 features and returns float32 logits, so the
+    rounding moves a logit by about 1e-7 of its size; the file halves.
+    """
+    path = Path(path)
+    with np.load(path, allow_pickle=False) as arrays:
+        stored = {name: arrays[name] for name in arrays.files}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(stored):
+            array = stored[name]
+            if np.issubdtype(array.dtype, np.floating):
+                array = array.astype(np.float32)
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+            archive.writestr(entry, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def _check_paths(source: Path, out: Path, manifest: Mapping[str, Any]) -> None:
+    if STORAGE_FIELD in manifest:
+        raise ValueError(
+            f"{source} is already a shrunk release ({STORAGE_FIELD} in its manifest); shrink the release it came from."
+        )
+    if out.resolve() == source.resolve():
+        raise ValueError(
+            f"--out must be a new folder, not the source release {source}; the source is kept as it is."
+        )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"--out {out} exists and is not an empty folder; pass a new folder.")
+
+
+def _onnx_files(manifest: Mapping[str, Any]) -> list[str]:
+    escalation = manifest.get(ESCALATION_FIELD)
+    return [manifest["model_file"], *([escalation["model_file"]] if escalation else [])]
+
+
+def shrink_release(
+    source: Path,
+    out: Path,
+    *,
+    splits: Mapping[str, Any] | None = None,
+    bench_texts: Sequence[str] = (),
+    threads: int | None = None,
+    command: str = "",
+    code_version: str = "unknown",
+) -> dict[str, Any]:
+    """Write ``out``: the release at ``source`` with its weights stored smaller.
+
+    ``splits`` (``eval.text_report.EvalSplit`` by name) are scored by both releases for the
+    card's re-measured table, and both are timed as served on ``bench_texts`` in one run;
+    ``command`` is the command line the card names. Returns the sizes and, when asked, the
+    figures and the timings. Nothing is left at ``out`` when any step fails.
+    """
+    source, out = Path(source), Path(out)
+    manifest = read_manifest(source)  # hash-checked: a changed file is refused, not shrunk
+    _check_paths(source, out, manifest)
+    partial = out.parent / f".{out.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copytree(source, partial, ignore=shutil.ignore_patterns(MANIFEST, CARD_FILE))
+        for model_file in _onnx_files(manifest):
+            projections = ffn_down_projections(partial / model_file)
+            if not projections:
+                raise ValueError(f"{source / model_file} has no FFN down-projection to store smaller.")
+            store_weights_int8(partial / model_file, projections)
+        if NGRAM_DIR_FIELD in manifest:
+            store_ngram_weights_float32(partial / manifest[NGRAM_DIR_FIELD] / WEIGHTS_FILE)
+        fields = {k: v for k, v in manifest.items() if k not in ("files", "format", "labels")}
+        fields[STORAGE_FIELD] = {
+            "ffn_down_projections": f"INT8, one scale per {WEIGHT_BLOCK} input rows of each output column;"
+            " FP32 in compute",
+            "ngram_weights": "float32" if NGRAM_DIR_FIELD in manifest else "none",
+            "source_manifest_sha256": sha256_file(source / MANIFEST),
+            "code_version": code_version,
+        }
+        write_manifest(partial, **fields)
+        result: dict[str, Any] = {
+            "source_mb": release_size_mb(source),
+            "size_mb": release_size_mb(partial),
+            "source_manifest_sha256": fields[STORAGE_FIELD]["source_manifest_sha256"],
+        }
+        if splits:
+            result["figures"] = measure_against_source(
+                load_bundle(source, intra_op_threads=threads),
+                load_bundle(partial, intra_op_threads=threads),
+                splits,
+            )
+        if bench_texts:
+            from eval.bench_text import run_text_bench
+
+            result["bench"] = run_text_bench(
+                None,
+                bench_texts,
+                max_length=int(manifest["max_length"]),
+                threads=threads,
+                releases={"the source (as served)": source, "this release (as served)": partial},
+            )
+        source_card = source / CARD_FILE
+        (partial / CARD_FILE).write_text(
+            render_card(
+                result,
+                source_card.read_text(encoding="utf-8") if source_card.is_file() else "",
+                command,
+            ),
+            encoding="utf-8",
+        )
+        if out.exists():
+            out.rmdir()  # checked empty above
+        partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return result
+
+
+def measure_against_source(
+    source: ModelBundle, shrunk: ModelBundle, splits: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Both releases as served (each calibrated by its own policy, read at its `label` thresholds).
+
+    ``{"source": {split: summary}, "release": {...}}`` with paired intervals against the source.
+    """
+    from eval.text_report import ModelScores, compute_metrics
+
+    models = []
+    for name, bundle in (("source", source), ("release", shrunk)):
+        policy = Policy.load(bundle.policy_path)
+        scores = {
+            split: policy.calibrate(bundle.classifier.logits(rows.texts), kind="logits")
+            for split, rows in splits.items()
+        }
+        models.append(ModelScores(name, scores, policy.thresholds["label"]))
+    return compute_metrics(splits, models, reference="source")
+
+
+def _demoted(card: str) -> str:
+    """The source's card under a heading of this one: its title dropped, its sections one level down."""
+    lines = card.splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join(f"#{line}" if line.startswith("#") else line for line in lines).strip()
+
+
+def render_card(result: Mapping[str, Any], source_card: str, command: str) -> str:
+    """The shrunk release's card: what changed, its own figures when measured, then the source's card."""
+    from eval.text_report import PRECISION_NOTE, comparison_table, interval_tables
+
+    parts = [
+        "# FeedGuard text model — model card",
+        "",
+        "This release is the model of the release it was made from (manifest sha256"
+        f" `{result['source_manifest_sha256']}`) with its weights stored smaller: the FFN"
+        f" down-projection weights as INT8 with one scale per {WEIGHT_BLOCK} input rows of each output"
+        " column, which onnxruntime folds back to FP32 when it loads the model (the compute is the"
+        " source's, with those weights rounded), and the n-gram model's weights as float32. The tokenizer,"
+        " the policy file (calibration and thresholds) and the blend weight are the source's, unchanged."
+        f" Release size {result['size_mb']:.1f} MB (the source: {result['source_mb']:.1f} MB).",
+        "",
+    ]
+    figures = result.get("figures")
+    if figures:
+        splits = [s for s in ("dev", *FIGURE_SPLITS) if s in figures["release"]]
+        parts += [
+            "## Figures of these files (re-measured, policy `label` thresholds)",
+            "",
+            comparison_table(figures, splits),
+            "",
+            PRECISION_NOTE,
+            "",
+            interval_tables(figures, splits, reference="source"),
+            "",
+        ]
+    else:
+        parts += [
+            "## Figures",
+            "",
+            "Not re-measured here (the command ran without `--data`): every figure below is the source's.",
+            "",
+        ]
+    if result.get("bench"):
+        from eval.bench_text import bench_table
+
+        parts += [
+            "## Speed of these files and the source's, in one run",
+            "",
+            bench_table(result["bench"]),
+            "",
+        ]
+    if command:
+        parts += [
+            "## Reproduce",
+            "",
+            "From the source release (its own card, below, names the command that built it):",
+            "",
+            "```",
+            command,
+            "```",
+            "",
+            "The same source gives the same files, byte for byte.",
+            "",
+        ]
+    if source_card.strip():
+        parts += [
+            "## The model as built: the source release's card",
+            "",
+            "Its figures, speed table included, are of the weights before they were stored smaller;"
+            " `python -m eval.bench_text --data DATA --release THIS --release SOURCE` times both in one run.",
+            "",
+            _demoted(source_card),
+            "",
+        ]
+    return "\n".join(parts)
