@@ -119,14 +119,17 @@ def test_the_card_gives_figures_measured_on_both_releases_when_posts_are_passed(
 
 
 def test_shrink_refuses_what_it_cannot_shrink_and_leaves_nothing_behind(source, tmp_path):
-    with pytest.raises(ValueError, match="must be a new folder, not the source"):
+    with pytest.raises(ValueError, match="must not be the source release"):
         shrink_release(source, source)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")
-    with pytest.raises(ValueError, match="exists and is not an empty folder"):
+    with pytest.raises(ValueError, match="exists and is neither an empty folder nor a release"):
         shrink_release(source, tmp_path / "full")
     assert (tmp_path / "full" / "keep.txt").read_text() == "x"
     shrink_release(source, tmp_path / "once")
+    first = _files(tmp_path / "once")
+    shrink_release(source, tmp_path / "once")  # a release at --out (model/release) is replaced
+    assert _files(tmp_path / "once") == first
     with pytest.raises(ValueError, match="already a shrunk release"):
         shrink_release(tmp_path / "once", tmp_path / "twice")
     with pytest.raises(FileNotFoundError, match="No model release"):
@@ -155,7 +158,10 @@ def test_the_cli_writes_the_release_and_names_bad_input_in_one_line(source, tmp_
         (["--out", str(tmp_path / "x"), "--threads", "0"], "--threads must be >= 1"),
         (["--out", str(tmp_path / "x"), "--bench-posts", "-1"], "--bench-posts must be >= 0"),
         (["--out", str(tmp_path / "x"), "--data", str(tmp_path)], "--data must be a dataset build"),
-        (["--out", str(tmp_path / "cli"), "--release", str(source)], "exists and is not an empty folder"),
+        (
+            ["--out", str(tmp_path), "--release", str(source)],
+            "exists and is neither an empty folder nor a release",
+        ),
     ]:
         release = [] if "--release" in args else ["--release", str(tmp_path / "cli")]
         bad = runner.invoke(model_app, ["shrink", *release, *args])

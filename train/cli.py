@@ -537,7 +537,9 @@ def calibrate(
 
 @app.command("shrink")
 def shrink(
-    out: Annotated[Path, typer.Option(help="New (or empty) folder for the shrunk release.")],
+    out: Annotated[
+        Path, typer.Option(help="Folder for the shrunk release: new, empty, or a release to replace.")
+    ],
     release: Annotated[Path, typer.Option(help="The release to shrink (left as it is).")] = Path(
         "model/release"
     ),

@@ -77,11 +77,24 @@ def _check_paths(source: Path, out: Path, manifest: Mapping[str, Any]) -> None:
             f"{source} is already a shrunk release ({STORAGE_FIELD} in its manifest); shrink the release it came from."
         )
     if out.resolve() == source.resolve():
+        raise ValueError(f"--out must not be the source release {source}; the source is kept as it is.")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file())):
         raise ValueError(
-            f"--out must be a new folder, not the source release {source}; the source is kept as it is."
+            f"--out {out} exists and is neither an empty folder nor a release; pass a new folder or a release to replace."
         )
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"--out {out} exists and is not an empty folder; pass a new folder.")
+
+
+def _replace(out: Path, partial: Path) -> None:
+    """Put the finished ``partial`` folder at ``out``; a release already there (an empty folder, or
+    one ``feedguard model build`` wrote, as ``model/release`` is) is removed only once it is."""
+    if not out.exists():
+        partial.rename(out)
+        return
+    previous = out.parent / f".{out.name}.previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    out.rename(previous)
+    partial.rename(out)
+    shutil.rmtree(previous)
 
 
 def _onnx_files(manifest: Mapping[str, Any]) -> list[str]:
@@ -160,9 +173,7 @@ def shrink_release(
             ),
             encoding="utf-8",
         )
-        if out.exists():
-            out.rmdir()  # checked empty above
-        partial.rename(out)
+        _replace(out, partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
