@@ -110,7 +110,15 @@ def test_the_card_gives_figures_measured_on_both_releases_when_posts_are_passed(
     assert set(figures) == {"source", "release"} and set(figures["release"]) == {"test", "real_normal"}
     assert "difference" in figures["release"]["test"]["interval"]
     card = (tmp_path / "shrunk" / CARD_FILE).read_text(encoding="utf-8")
-    assert "## Figures of these files (re-measured" in card and "| release |" in card and "| source |" in card
+    assert (
+        "## Figures of these files beside the source's" in card
+        and "| release |" in card
+        and "| source |" in card
+    )
+    test_f1 = figures["release"]["test"]["macro_f1"]
+    assert card.index(f"| test | {test_f1:.3f} |") < card.index(
+        "## The model as built"
+    )  # the first test row is ours
     assert list(result["bench"]["models"]) == ["the source (as served)", "this release (as served)"]
     assert (
         "## Speed of these files and the source's, in one run" in card

@@ -38,7 +38,7 @@ from model.bundle import (
 from model.ngram_model import WEIGHTS_FILE
 from model.onnx_export import WEIGHT_BLOCK, ffn_down_projections, store_weights_int8
 from model.policy import Policy
-from train.release import CARD_FILE, release_size_mb
+from train.release import CARD_FILE, headline_table, release_size_mb
 
 #: The manifest field a shrunk release carries (and a release to shrink must not).
 STORAGE_FIELD = "weight_storage"
@@ -228,7 +228,11 @@ def render_card(result: Mapping[str, Any], source_card: str, command: str) -> st
     if figures:
         splits = [s for s in ("dev", *FIGURE_SPLITS) if s in figures["release"]]
         parts += [
-            "## Figures of these files (re-measured, policy `label` thresholds)",
+            "## Headline figures (this release, re-measured; calibrated, policy `label` thresholds)",
+            "",
+            *headline_table(figures["release"], splits),
+            "",
+            "## Figures of these files beside the source's",
             "",
             comparison_table(figures, splits),
             "",
