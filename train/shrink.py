@@ -8,7 +8,8 @@ FP32 when it loads) and float32 takes a 12-layer release from about 60 to under 
 retrain. A retrain gives another model every time (budget-planned steps follow the machine's
 pace), so a released model whose work dir is gone can only be shrunk this way.
 
-The output is deterministic: the same release in gives the same bytes out. The policy file,
+The model files are deterministic: the same release in gives the same bytes out (the manifest's
+code version and the card's timings are the run's own). The policy file,
 tokenizer, blend weight and thresholds are copied unchanged; the manifest records what was
 re-stored and the sha256 of the source's manifest; the card says what changed, gives the
 re-measured figures when ``data`` is passed, and keeps the source's card below.
@@ -267,7 +268,8 @@ def render_card(result: Mapping[str, Any], source_card: str, command: str) -> st
             command,
             "```",
             "",
-            "The same source gives the same files, byte for byte.",
+            "The same source gives the same model, n-gram, tokenizer and policy files, byte for byte; the"
+            " manifest's code version and this card's timings are the run's own.",
             "",
         ]
     if source_card.strip():
