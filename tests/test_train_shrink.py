@@ -129,6 +129,9 @@ def test_the_card_gives_figures_measured_on_both_releases_when_posts_are_passed(
 def test_shrink_refuses_what_it_cannot_shrink_and_leaves_nothing_behind(source, tmp_path):
     with pytest.raises(ValueError, match="must not be the source release"):
         shrink_release(source, source)
+    with pytest.raises(ValueError, match="or inside it"):
+        shrink_release(source, source / "shrunk")
+    assert not (source / "shrunk").exists()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")
     with pytest.raises(ValueError, match="exists and is neither an empty folder nor a release"):
@@ -190,3 +193,12 @@ def test_the_speed_benchmark_times_release_folders_side_by_side_without_a_work_d
     assert "| shrunk | " in bench_table(result)
     with pytest.raises(ValueError, match="needs a build's 'work' dir, 'releases', or both"):
         run_text_bench(None, POSTS)
+
+
+def test_the_source_card_moves_one_level_down_but_its_commands_stay_as_written() -> None:
+    from train.shrink import _demoted
+
+    card = "# Title\n\n## Figures\n\n```\n# a shell comment\nfeedguard model build\n```\n\n### Detail\n"
+    assert (
+        _demoted(card) == "### Figures\n\n```\n# a shell comment\nfeedguard model build\n```\n\n#### Detail"
+    )

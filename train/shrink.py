@@ -77,8 +77,10 @@ def _check_paths(source: Path, out: Path, manifest: Mapping[str, Any]) -> None:
         raise ValueError(
             f"{source} is already a shrunk release ({STORAGE_FIELD} in its manifest); shrink the release it came from."
         )
-    if out.resolve() == source.resolve():
-        raise ValueError(f"--out must not be the source release {source}; the source is kept as it is.")
+    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+        raise ValueError(
+            f"--out must not be the source release {source} or inside it; the source is kept as it is."
+        )
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file())):
         raise ValueError(
             f"--out {out} exists and is neither an empty folder nor a release; pass a new folder or a release to replace."
@@ -86,8 +88,8 @@ def _check_paths(source: Path, out: Path, manifest: Mapping[str, Any]) -> None:
 
 
 def _replace(out: Path, partial: Path) -> None:
-    """Put the finished ``partial`` folder at ``out``; a release already there (an empty folder, or
-    one ``feedguard model build`` wrote, as ``model/release`` is) is removed only once it is."""
+    """Put the finished ``partial`` folder at ``out``. What was there (an empty folder, or a release
+    such as ``model/release``) is removed only after the new one has taken its place."""
     if not out.exists():
         partial.rename(out)
         return
@@ -202,11 +204,17 @@ def measure_against_source(
 
 
 def _demoted(card: str) -> str:
-    """The source's card under a heading of this one: its title dropped, its sections one level down."""
+    """The source's card under a heading of this one: its title dropped, its sections one level down
+    (a ``#`` inside a fenced block, a shell comment in a command, is left as written)."""
     lines = card.splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
-    return "\n".join(f"#{line}" if line.startswith("#") else line for line in lines).strip()
+    out, fenced = [], False
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        out.append(f"#{line}" if line.startswith("#") and not fenced else line)
+    return "\n".join(out).strip()
 
 
 def render_card(result: Mapping[str, Any], source_card: str, command: str) -> str:
