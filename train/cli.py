@@ -535,6 +535,10 @@ def calibrate(
     typer.echo(f"wrote {out}")
 
 
+#: Test posts `shrink` times both releases on unless told (the command line the card names omits it then).
+SHRINK_BENCH_POSTS = 512
+
+
 @app.command("shrink")
 def shrink(
     out: Annotated[
@@ -553,7 +557,7 @@ def shrink(
     threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: all cores).")] = None,
     bench_posts: Annotated[
         int, typer.Option(help="Test posts of --data to time both releases on for the card (0: no timing).")
-    ] = 512,
+    ] = SHRINK_BENCH_POSTS,
 ) -> None:
     """Rewrite a release with its FFN down-projection weights stored INT8 and its n-gram weights float32.
 
@@ -573,7 +577,7 @@ def shrink(
     if bench_posts < 0:
         _fail(f"--bench-posts must be >= 0; got {bench_posts}.")
     command = f"feedguard model shrink --release {release} --out {out}" + (f" --data {data}" if data else "")
-    if data and bench_posts != 512:
+    if data and bench_posts != SHRINK_BENCH_POSTS:
         command += f" --bench-posts {bench_posts}"
     try:
         splits = load_eval_splits(data, SPLITS) if data is not None else None

@@ -43,8 +43,6 @@ from train.release import CARD_FILE, headline_table, release_size_mb
 
 #: The manifest field a shrunk release carries (and a release to shrink must not).
 STORAGE_FIELD = "weight_storage"
-#: Splits of a dataset build the card's re-measured table covers (``dev`` comes with them).
-FIGURE_SPLITS = ("test", "evasion", "real_normal", "validation")
 #: A fixed timestamp for the rewritten npz members, so a rerun writes the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -219,7 +217,7 @@ def _demoted(card: str) -> str:
 
 def render_card(result: Mapping[str, Any], source_card: str, command: str) -> str:
     """The shrunk release's card: what changed, its own figures when measured, then the source's card."""
-    from eval.text_report import PRECISION_NOTE, comparison_table, interval_tables
+    from eval.text_report import BUILD_SPLIT_ORDER, PRECISION_NOTE, comparison_table, interval_tables
 
     parts = [
         "# FeedGuard text model — model card",
@@ -235,7 +233,7 @@ def render_card(result: Mapping[str, Any], source_card: str, command: str) -> st
     ]
     figures = result.get("figures")
     if figures:
-        splits = [s for s in ("dev", *FIGURE_SPLITS) if s in figures["release"]]
+        splits = [s for s in BUILD_SPLIT_ORDER if s in figures["release"]]
         parts += [
             "## Headline figures (this release, re-measured; calibrated, policy `label` thresholds)",
             "",
