@@ -189,7 +189,7 @@ def backends(
             ] = blended.predict_proba
         if cascade is not None:
             out[
-                f"cascade: the above, posts within {cascade.band:g} re-scored by the INT8 teacher{released}"
+                f"cascade: the above, posts within {cascade.route:g} re-scored by the INT8 teacher{released}"
             ] = cascade.predict_proba
     if not out:
         raise ValueError(

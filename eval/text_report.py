@@ -21,6 +21,7 @@ import numpy as np
 
 from eval.text_intervals import RESAMPLES, figure_intervals
 from eval.text_metrics import confusion, pr_curves, split_summary, top_scored_negatives
+from model.bundle import describe_route
 from model.labels import EVASION_TRICKS, LABELS, labels_to_matrix
 
 #: How the report names the splits, and what each one answers.
@@ -150,8 +151,8 @@ def load_released_role(work: Path) -> str:
 def release_note(role: str, ngram_weight: float, escalation: Mapping[str, Any] | None = None) -> str:
     """How the release row was scored, in the words every report uses.
 
-    ``escalation`` is a cascade's slow half (``band``, ``role``, ``ngram_weight``), as the build's
-    blend record and the release manifest hold it.
+    ``escalation`` is a cascade's slow half (``band`` or ``window``, ``role``, ``ngram_weight``), as
+    the build's blend record and the release manifest hold it.
     """
     blended = f" blended with the n-gram model at {ngram_weight:.1f}" if ngram_weight else ""
     cascade = ""
@@ -159,7 +160,7 @@ def release_note(role: str, ngram_weight: float, escalation: Mapping[str, Any] |
         slow_weight = float(escalation["ngram_weight"])
         slow_blend = f" + n-gram at {slow_weight:.1f}" if slow_weight else ""
         cascade = (
-            f"; posts within {float(escalation['band']):g} of the boundary re-scored by the"
+            f"; {describe_route(escalation)} re-scored by the"
             f" {escalation.get('role') or escalation.get('model_role', '?')} INT8{slow_blend}"
         )
     return f"{role} INT8{blended}{cascade}, calibrated, policy 'label' thresholds"

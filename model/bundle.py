@@ -19,7 +19,7 @@ from typing import Any
 from model.labels import LABELS
 from model.ngram_model import NGRAM_FILES, NgramModel
 from model.onnx_classifier import OnnxTextClassifier
-from model.text_cascade import CascadeTextClassifier, check_band
+from model.text_cascade import CascadeTextClassifier, Route, check_band, check_window
 from model.text_ensemble import BlendedTextClassifier, check_ngram_weight
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
 
@@ -31,10 +31,12 @@ REQUIRED_FIELDS = ("model_file", "policy_file", "max_length")
 #: Optional fields of a blended release: the n-gram model's folder and its weight in the blend.
 NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD = "ngram_dir", "ngram_weight"
 #: Optional field of a cascade release (``model.text_cascade``): an object naming the slow model's
-#: ONNX file (``model_file``), the logit ``band`` that escalates a post, and the slow model's own
-#: n-gram weight (``ngram_weight``, 0 for none); ``model_role`` and ``encoder_layers`` describe it.
+#: ONNX file (``model_file``), what escalates a post (a logit ``band`` around 0, or a ``window`` per
+#: label: exactly one of them), and the slow model's own n-gram weight (``ngram_weight``, 0 for
+#: none); ``model_role`` and ``encoder_layers`` describe it.
 ESCALATION_FIELD = "escalation"
-ESCALATION_KEYS = ("model_file", "band", "ngram_weight")
+ESCALATION_KEYS = ("model_file", "ngram_weight")
+ESCALATION_ROUTES = ("band", "window")
 _BUILD_HINT = "run `feedguard model build`"
 
 
@@ -108,14 +110,33 @@ def write_manifest(directory: Path, **fields: Any) -> Path:
 
 def _check_escalation(escalation: Any, where: str) -> dict:
     """The manifest's escalation object, checked, or a ValueError naming ``where`` and the fix."""
-    if not isinstance(escalation, dict) or any(key not in escalation for key in ESCALATION_KEYS):
+    if (
+        not isinstance(escalation, dict)
+        or any(key not in escalation for key in ESCALATION_KEYS)
+        or sum(key in escalation for key in ESCALATION_ROUTES) != 1
+    ):
         raise ValueError(
-            f"The '{ESCALATION_FIELD}' field of {where} must be an object with {', '.join(ESCALATION_KEYS)};"
-            f" got {escalation!r} instead; {_BUILD_HINT}."
+            f"The '{ESCALATION_FIELD}' field of {where} must be an object with model_file, ngram_weight and"
+            f" one of band or window; got {escalation!r} instead; {_BUILD_HINT}."
         )
-    check_band(escalation["band"], f"{where} ({ESCALATION_FIELD})")
+    if "band" in escalation:
+        check_band(escalation["band"], f"{where} ({ESCALATION_FIELD})")
+    else:
+        check_window(escalation["window"], f"{where} ({ESCALATION_FIELD})")
     check_ngram_weight(escalation["ngram_weight"], f"{where} ({ESCALATION_FIELD})")
     return escalation
+
+
+def escalation_route(escalation: dict) -> Route:
+    """What routes a post to a cascade's slow model: the manifest escalation's band or its window."""
+    return escalation["band"] if "band" in escalation else escalation["window"]
+
+
+def describe_route(escalation: dict) -> str:
+    """Which posts a cascade re-scores, in the words reports and cards use."""
+    if "band" in escalation:
+        return f"posts within {float(escalation['band']):g} of the boundary"
+    return "posts inside the fast model's window around a label cut"
 
 
 @dataclass
@@ -190,7 +211,7 @@ def describe_model(manifest: dict) -> str:
     escalation = manifest.get(ESCALATION_FIELD)
     if escalation:
         text += (
-            f"; posts within {float(escalation['band']):g} of the boundary re-scored by the"
+            f"; {describe_route(escalation)} re-scored by the"
             f" {escalation.get('model_role', '?')} ({escalation.get('encoder_layers', '?')} layers"
         )
         weight = float(escalation["ngram_weight"])
@@ -217,5 +238,5 @@ def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None =
     escalation = manifest.get(ESCALATION_FIELD)
     if escalation:
         slow = served(escalation["model_file"], escalation["ngram_weight"])
-        classifier = CascadeTextClassifier(classifier, slow, escalation["band"])
+        classifier = CascadeTextClassifier(classifier, slow, escalation_route(escalation))
     return ModelBundle(directory, manifest, classifier, directory / manifest["policy_file"])

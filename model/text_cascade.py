@@ -2,22 +2,33 @@
 
 Why: the 4-layer student is fast enough for every post of a feed but trails the 12-layer teacher
 on unseen families; the teacher is too slow to score them all. Most feed posts are plainly
-normal (or plainly selling), so their fast scores are far from the 0.5 boundary; only a post
-where some label's fast logit lies within ``band`` of 0 pays for the teacher. The release build
-chooses both halves' n-gram weights and fits the policy on the cascade's logits, so the policy
-file reads them like any model's. :func:`cascade_logits` is the one routing rule, used by the
-build (on saved predictions) and by serving (:class:`CascadeTextClassifier`).
+normal (or plainly selling), so their fast scores are far from any cut; only a post where some
+label's fast logit lies inside that label's escalation window pays for the teacher.
+
+A window is per label, ``(low, high)`` in the fast model's logits. ``feedguard model build
+--escalate-band B`` uses the same window for every label, ``(-B, B)`` around the 0.5 boundary;
+``feedguard model cascade`` places each label's window around the fast release's own ``label``
+cut, wider below it than above, since a seller the fast model misses sits below its cut. Either
+way the policy is then fitted on the cascade's logits, so the policy file reads them like any
+model's. :func:`cascade_logits` is the one routing rule, used by the builds (on saved predictions)
+and by serving (:class:`CascadeTextClassifier`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from model.labels import LABELS
 from model.normalize import PostText, normalized
 from model.text_ensemble import LogitModel
 from model.tokenizer import check_texts
+
+#: How a cascade routes: a band (the same window ``(-band, band)`` for every label) or a window per
+#: label, ``{label: (low, high)}`` in the fast model's logits.
+Route = float | Mapping[str, Sequence[float]]
 
 
 def check_band(band: float, where: str) -> float:
@@ -27,12 +38,43 @@ def check_band(band: float, where: str) -> float:
     return float(band)
 
 
-def escalated(fast_logits: np.ndarray, band: float) -> np.ndarray:
-    """Rows where some label's fast logit lies strictly within ``band`` of 0 (probability 0.5)."""
-    return (np.abs(np.asarray(fast_logits)) < band).any(axis=1)
+def check_window(window: Mapping[str, Sequence[float]], where: str) -> np.ndarray:
+    """``window`` as a ``(len(LABELS), 2)`` array of finite ``low < high``, or a ValueError naming ``where``."""
+    shape_hint = f"an object with {', '.join(LABELS)}, each [low, high] with low < high"
+    if not isinstance(window, Mapping) or set(window) != set(LABELS):
+        raise ValueError(f"The 'window' of {where} must be {shape_hint}; got {window!r} instead.")
+    rows = []
+    for label in LABELS:
+        pair = window[label]
+        ok = (
+            isinstance(pair, Sequence)
+            and not isinstance(pair, str)
+            and len(pair) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in pair)
+            and pair[0] < pair[1]
+        )
+        if not ok:
+            raise ValueError(f"The 'window' of {where} must be {shape_hint}; got {pair!r} for {label!r}.")
+        rows.append([float(pair[0]), float(pair[1])])
+    return np.array(rows)
 
 
-def cascade_logits(fast_logits: np.ndarray, slow_logits: np.ndarray, band: float) -> np.ndarray:
+def check_route(route: Route, where: str) -> np.ndarray:
+    """The ``(len(LABELS), 2)`` window a band or a per-label window stands for, checked."""
+    if isinstance(route, Mapping):
+        return check_window(route, where)
+    band = check_band(route, where)
+    return np.tile([-band, band], (len(LABELS), 1))
+
+
+def escalated(fast_logits: np.ndarray, route: Route) -> np.ndarray:
+    """Rows where some label's fast logit lies strictly inside that label's window."""
+    window = check_route(route, "escalated")
+    fast_logits = np.asarray(fast_logits)
+    return ((fast_logits > window[:, 0]) & (fast_logits < window[:, 1])).any(axis=1)
+
+
+def cascade_logits(fast_logits: np.ndarray, slow_logits: np.ndarray, route: Route) -> np.ndarray:
     """The fast logits, with the escalated rows (all labels) taken from ``slow_logits`` instead."""
     fast_logits, slow_logits = np.asarray(fast_logits), np.asarray(slow_logits)
     if fast_logits.shape != slow_logits.shape:
@@ -40,22 +82,23 @@ def cascade_logits(fast_logits: np.ndarray, slow_logits: np.ndarray, band: float
             "The 'fast_logits' and 'slow_logits' parameters of cascade_logits must have the same shape;"
             f" got {fast_logits.shape} and {slow_logits.shape} instead."
         )
-    return np.where(escalated(fast_logits, band)[:, None], slow_logits, fast_logits)
+    return np.where(escalated(fast_logits, route)[:, None], slow_logits, fast_logits)
 
 
 class CascadeTextClassifier:
     """Fast model on every post, slow model on the rows :func:`escalated` picks; one classifier's contract."""
 
-    def __init__(self, fast: LogitModel, slow: LogitModel, band: float) -> None:
+    def __init__(self, fast: LogitModel, slow: LogitModel, route: Route) -> None:
         self.fast, self.slow = fast, slow
-        self.band = check_band(band, "CascadeTextClassifier")
+        check_route(route, "CascadeTextClassifier")
+        self.route = route
 
     def logits(self, texts: Sequence[PostText]) -> np.ndarray:
         """Logits ``(n, len(LABELS))`` in the order of ``texts``; each post is normalized once for both."""
         check_texts(texts, "CascadeTextClassifier.logits")
         posts = [normalized(t) for t in texts]
         out = np.array(self.fast.logits(posts), dtype=np.float64)
-        rows = np.flatnonzero(escalated(out, self.band))
+        rows = np.flatnonzero(escalated(out, self.route))
         if len(rows):
             out[rows] = self.slow.logits([posts[i] for i in rows])
         return out

@@ -268,8 +268,27 @@ def test_a_cascade_release_refuses_a_bad_or_tampered_escalation(cascade, tmp_pat
     with pytest.raises(ValueError, match="changed after the release was built"):
         load_bundle(copy)
     for name, edit, message in (
-        ("no-band", lambda e, m: e.pop("band"), "must be an object with model_file, band, ngram_weight"),
+        (
+            "no-band",
+            lambda e, m: e.pop("band"),
+            "must be an object with model_file, ngram_weight and one of band",
+        ),
+        (
+            "band-and-window",
+            lambda e, m: e.update(window={label: [-1.0, 1.0] for label in LABELS}),
+            "must be an object with model_file, ngram_weight and one of band or window",
+        ),
         ("zero-band", lambda e, m: e.update(band=0), "'band' of .* must be a positive number"),
+        (
+            "empty-window",
+            lambda e, m: (e.pop("band"), e.update(window={label: [1.0, 1.0] for label in LABELS})),
+            r"'window' of .* must be an object with hard_sell, recruitment, fake_proof, each \[low, high\]",
+        ),
+        (
+            "window-missing-a-label",
+            lambda e, m: (e.pop("band"), e.update(window={"hard_sell": [-1.0, 1.0]})),
+            r"'window' of .* must be an object with hard_sell",
+        ),
         ("weight", lambda e, m: e.update(ngram_weight=-0.5), r"must be a number in \[0, 1\)"),
         (
             "no-ngram",

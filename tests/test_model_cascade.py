@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from model.bundle import RELEASE_DIR, load_bundle
-from model.text_cascade import CascadeTextClassifier, cascade_logits, check_band, escalated
+from model.labels import LABELS
+from model.text_cascade import CascadeTextClassifier, cascade_logits, check_band, check_window, escalated
 
 
 def test_a_post_is_escalated_when_any_label_is_near_the_boundary() -> None:
@@ -21,6 +22,39 @@ def test_a_post_is_escalated_when_any_label_is_near_the_boundary() -> None:
         cascade_logits(fast, slow[:2], 1.0)
 
 
+def test_a_window_per_label_routes_on_each_label_s_own_interval() -> None:
+    """Below a cut is wider than above it: a post the fast model calls normal but not surely goes on."""
+    fast = np.array(
+        [[-2.5, -9.0, -9.0], [0.8, -9.0, -9.0], [1.2, -9.0, -9.0], [-9.0, -9.0, 0.5], [-9.0, 4.0, -9.0]]
+    )
+    slow = np.full_like(fast, 7.0)
+    window = {"hard_sell": [-3.0, 1.0], "recruitment": [-1.0, 3.0], "fake_proof": [0.6, 2.0]}
+    np.testing.assert_array_equal(escalated(fast, window), [True, True, False, False, False])
+    np.testing.assert_array_equal(cascade_logits(fast, slow, window)[:, 0], [7.0, 7.0, 1.2, -9.0, -9.0])
+    # A band is the window (-band, band) on every label.
+    band_window = {label: [-1.0, 1.0] for label in LABELS}
+    np.testing.assert_array_equal(escalated(fast, band_window), escalated(fast, 1.0))
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"hard_sell": [-1.0, 1.0]},
+        {label: [1.0, -1.0] for label in LABELS},
+        {label: [0.0, float("inf")] for label in LABELS},
+        {label: [0.0] for label in LABELS},
+        {label: "ab" for label in LABELS},
+        {label: [True, 2.0] for label in LABELS},
+        [[-1.0, 1.0]] * 3,
+    ],
+)
+def test_a_window_that_is_not_an_interval_per_label_is_refused(window) -> None:
+    with pytest.raises(
+        ValueError, match="'window' of here must be an object with hard_sell, recruitment, fake_proof"
+    ):
+        check_window(window, "here")
+
+
 @pytest.mark.parametrize("band", [0, -1.0, float("nan"), float("inf"), True, "1"])
 def test_a_band_that_is_not_a_positive_number_is_refused(band) -> None:
     with pytest.raises(ValueError, match="'band' of here must be a positive number"):
@@ -28,8 +62,10 @@ def test_a_band_that_is_not_a_positive_number_is_refused(band) -> None:
 
 
 def test_the_slow_model_scores_exactly_the_posts_the_fast_one_is_unsure_of() -> None:
-    """The committed release is the fast model, its own encoder without the n-gram half the slow one."""
-    fast = load_bundle(RELEASE_DIR, intra_op_threads=1).classifier
+    """The committed release (a cascade's fast half, when it is one) is the fast model, its own encoder
+    without the n-gram half the slow one."""
+    served = load_bundle(RELEASE_DIR, intra_op_threads=1).classifier
+    fast = served.fast if isinstance(served, CascadeTextClassifier) else served
     slow = fast.encoder
     posts = [
         "今天和家人去公园散步，天气很好",

@@ -196,9 +196,10 @@ def test_the_speed_benchmark_times_release_folders_side_by_side_without_a_work_d
 
 
 def test_the_source_card_moves_one_level_down_but_its_commands_stay_as_written() -> None:
-    from train.shrink import _demoted
+    from train.shrink import demoted_card
 
     card = "# Title\n\n## Figures\n\n```\n# a shell comment\nfeedguard model build\n```\n\n### Detail\n"
     assert (
-        _demoted(card) == "### Figures\n\n```\n# a shell comment\nfeedguard model build\n```\n\n#### Detail"
+        demoted_card(card)
+        == "### Figures\n\n```\n# a shell comment\nfeedguard model build\n```\n\n#### Detail"
     )

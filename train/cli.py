@@ -535,6 +535,17 @@ def calibrate(
     typer.echo(f"wrote {out}")
 
 
+def _echo_figures(result: dict, against: str) -> None:
+    """One line per split: the new release's headline figure and its gap to the release it came from."""
+    for split, summary in (result.get("figures") or {}).get("release", {}).items():
+        entry = summary.get("interval", {})
+        gap = entry.get("difference")
+        typer.echo(
+            f"{split}: {entry.get('figure', 'macro_f1')} {entry.get('value', summary['macro_f1']):.4f}"
+            + (f" ({gap:+.4f} vs {against})" if gap is not None else "")
+        )
+
+
 #: Test posts `shrink` times both releases on unless told (the command line the card names omits it then).
 SHRINK_BENCH_POSTS = 512
 
@@ -594,10 +605,125 @@ def shrink(
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
     typer.echo(f"wrote {out}: {result['size_mb']:.1f} MB (the source {result['source_mb']:.1f} MB)")
-    for split, summary in (result.get("figures") or {}).get("release", {}).items():
-        entry = summary.get("interval", {})
-        gap = entry.get("difference")
+    _echo_figures(result, "the source")
+
+
+@app.command("cascade")
+def cascade(
+    fast: Annotated[Path, typer.Option(help="The release that scores every post (left as it is).")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Dataset build: its validation split and the dev set fit the cascade's policy; its splits are"
+            " scored for the card.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the cascade: new, empty, or a release to replace.")],
+    slow: Annotated[
+        Path,
+        typer.Option(help="The release that re-scores the posts the fast one is unsure of (left as it is)."),
+    ] = Path("model/release"),
+    threshold_posts: Annotated[
+        Path | None,
+        typer.Option(help="Labelled posts (JSON Lines) the policy is also fitted on, as the build's option."),
+    ] = None,
+    lower: Annotated[
+        float,
+        typer.Option(
+            help="How far below a fast 'label' cut, in calibrated log-odds, a post still escalates."
+        ),
+    ] = 3.0,
+    upper: Annotated[
+        float,
+        typer.Option(
+            help="How far above a fast 'label' cut, in calibrated log-odds, a post still escalates."
+        ),
+    ] = 1.0,
+    threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: all cores).")] = None,
+    bench_posts: Annotated[
+        int,
+        typer.Option(help="Test posts of --data to time the cascade and the slow release on (0: no timing)."),
+    ] = SHRINK_BENCH_POSTS,
+    bench_work: Annotated[
+        Path | None,
+        typer.Option(
+            help="A build's work dir whose PyTorch teacher is timed beside them, for the speed-up column."
+        ),
+    ] = None,
+) -> None:
+    """Compose two releases into a cascade: --fast on every post, --slow on the posts near a fast cut.
+
+    Nothing is trained: the model files are the sources'; one new policy is fitted on the cascade's
+    logits over validation, the dev set and the threshold posts. Both sources must share one
+    tokenizer, normalizer table and n-gram model.
+    """
+    from data.manifest import code_version
+    from eval.bench_text import draw_posts
+    from eval.cli import SPLITS
+    from eval.holdout import HoldoutError, load_holdout
+    from eval.text_report import load_eval_splits
+    from model.bundle import sha256_file
+    from train.cascade import compose_cascade
+    from train.dataset import data_manifest_sha256
+    from train.release import THRESHOLD_SOURCE
+
+    _check_data(data)
+    for name, value in (("--lower", lower), ("--upper", upper)):
+        if not 0 < value <= 20:
+            _fail(
+                f"{name} must be in (0, 20] (calibrated log-odds; 1 is about p x2.7 from the cut); got {value}."
+            )
+    if threads is not None and threads < 1:
+        _fail(f"--threads must be >= 1; got {threads}.")
+    if bench_posts < 0:
+        _fail(f"--bench-posts must be >= 0; got {bench_posts}.")
+    if bench_work is not None and not (bench_work / "tokenizer").is_dir():
+        _fail(f"--bench-work must be a release build's work dir (WORK/tokenizer); got {str(bench_work)!r}.")
+    command = f"feedguard model cascade --fast {fast} --slow {slow} --data {data} --out {out}" + (
+        f" --threshold-posts {threshold_posts}" if threshold_posts else ""
+    )
+    command += f" --lower {lower:g} --upper {upper:g}"
+    if bench_posts != SHRINK_BENCH_POSTS:
+        command += f" --bench-posts {bench_posts}"
+    if bench_work is not None and bench_posts:
+        command += f" --bench-work {bench_work}"
+    try:
+        splits = load_eval_splits(data, SPLITS)
+        selection = {name: splits[name] for name in ("validation", "dev") if name in splits}
+        chosen_on: dict = {"data_manifest_sha256": data_manifest_sha256(data)}
+        if threshold_posts is not None:
+            selection[THRESHOLD_SOURCE] = load_holdout(threshold_posts)
+            chosen_on["threshold_posts"] = {
+                "path": str(threshold_posts),
+                "sha256": sha256_file(threshold_posts),
+            }
+        result = compose_cascade(
+            fast,
+            slow,
+            out,
+            lower=lower,
+            upper=upper,
+            selection=selection,
+            splits=splits,
+            bench_texts=draw_posts(splits["test"].texts, bench_posts, seed=13) if bench_posts else [],
+            bench_work=bench_work,
+            threads=threads,
+            command=command,
+            code_version=code_version(),
+            chosen_on=chosen_on,
+        )
+    except HoldoutError as err:
+        _fail(f"--threshold-posts: {err}")
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    typer.echo(f"wrote {out}: {result['size_mb']:.1f} MB")
+    typer.echo("escalated: " + ", ".join(f"{k} {v:.1%}" for k, v in result["escalated"].items()))
+    _echo_figures(result, "the slow release")
+    bench = (result.get("bench") or {}).get("models", {})
+    for name, stats in bench.items():
+        ratio = stats.get("speedup_vs_torch_teacher")
         typer.echo(
-            f"{split}: {entry.get('figure', 'macro_f1')} {entry.get('value', summary['macro_f1']):.4f}"
-            + (f" ({gap:+.4f} vs the source)" if gap is not None else "")
+            f"{name}: {stats['posts_per_s_batch32']:.0f} posts/s"
+            + (f" ({ratio:.1f}x PyTorch)" if ratio else "")
         )

@@ -43,6 +43,8 @@ from train.release import CARD_FILE, headline_table, release_size_mb
 
 #: The manifest field a shrunk release carries (and a release to shrink must not).
 STORAGE_FIELD = "weight_storage"
+#: The manifest field of a cascade composed by `feedguard model cascade` (``train.cascade``): its sources.
+COMPOSED_FIELD = "composed_from"
 #: A fixed timestamp for the rewritten npz members, so a rerun writes the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -75,17 +77,28 @@ def _check_paths(source: Path, out: Path, manifest: Mapping[str, Any]) -> None:
         raise ValueError(
             f"{source} is already a shrunk release ({STORAGE_FIELD} in its manifest); shrink the release it came from."
         )
-    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+    if COMPOSED_FIELD in manifest:
         raise ValueError(
-            f"--out must not be the source release {source} or inside it; the source is kept as it is."
+            f"{source} is a cascade composed of two releases ({COMPOSED_FIELD} in its manifest);"
+            " shrink each of them, then compose them again with `feedguard model cascade`."
         )
+    check_out_folder(out, [source])
+
+
+def check_out_folder(out: Path, sources: Sequence[Path]) -> None:
+    """Refuse an ``out`` that is a source release or inside one, or a folder holding anything but a release."""
+    for source in sources:
+        if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+            raise ValueError(
+                f"--out must not be the source release {source} or inside it; the source is kept as it is."
+            )
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file())):
         raise ValueError(
             f"--out {out} exists and is neither an empty folder nor a release; pass a new folder or a release to replace."
         )
 
 
-def _replace(out: Path, partial: Path) -> None:
+def replace_release(out: Path, partial: Path) -> None:
     """Put the finished ``partial`` folder at ``out``. What was there (an empty folder, or a release
     such as ``model/release``) is removed only after the new one has taken its place."""
     if not out.exists():
@@ -174,7 +187,7 @@ def shrink_release(
             ),
             encoding="utf-8",
         )
-        _replace(out, partial)
+        replace_release(out, partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -182,16 +195,17 @@ def shrink_release(
 
 
 def measure_against_source(
-    source: ModelBundle, shrunk: ModelBundle, splits: Mapping[str, Any]
+    source: ModelBundle, release: ModelBundle, splits: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """Both releases as served (each calibrated by its own policy, read at its `label` thresholds).
 
-    ``{"source": {split: summary}, "release": {...}}`` with paired intervals against the source.
+    ``{"source": {split: summary}, "release": {...}}`` with paired intervals against the source
+    (the release a shrunk or composed one was made from).
     """
     from eval.text_report import ModelScores, compute_metrics
 
     models = []
-    for name, bundle in (("source", source), ("release", shrunk)):
+    for name, bundle in (("source", source), ("release", release)):
         policy = Policy.load(bundle.policy_path)
         scores = {
             split: policy.calibrate(bundle.classifier.logits(rows.texts), kind="logits")
@@ -201,7 +215,7 @@ def measure_against_source(
     return compute_metrics(splits, models, reference="source")
 
 
-def _demoted(card: str) -> str:
+def demoted_card(card: str) -> str:
     """The source's card under a heading of this one: its title dropped, its sections one level down
     (a ``#`` inside a fenced block, a shell comment in a command, is left as written)."""
     lines = card.splitlines()
@@ -217,8 +231,6 @@ def _demoted(card: str) -> str:
 
 def render_card(result: Mapping[str, Any], source_card: str, command: str) -> str:
     """The shrunk release's card: what changed, its own figures when measured, then the source's card."""
-    from eval.text_report import BUILD_SPLIT_ORDER, PRECISION_NOTE, comparison_table, interval_tables
-
     parts = [
         "# FeedGuard text model — model card",
         "",
@@ -233,21 +245,11 @@ def render_card(result: Mapping[str, Any], source_card: str, command: str) -> st
     ]
     figures = result.get("figures")
     if figures:
-        splits = [s for s in BUILD_SPLIT_ORDER if s in figures["release"]]
-        parts += [
-            "## Headline figures (this release, re-measured; calibrated, policy `label` thresholds)",
-            "",
-            *headline_table(figures["release"], splits),
-            "",
-            "## Figures of these files beside the source's",
-            "",
-            comparison_table(figures, splits),
-            "",
-            PRECISION_NOTE,
-            "",
-            interval_tables(figures, splits, reference="source"),
-            "",
-        ]
+        parts += figure_sections(
+            figures,
+            headline="this release, re-measured; calibrated, policy `label` thresholds",
+            beside="Figures of these files beside the source's",
+        )
     else:
         parts += [
             "## Figures",
@@ -265,19 +267,12 @@ def render_card(result: Mapping[str, Any], source_card: str, command: str) -> st
             "",
         ]
     if command:
-        parts += [
-            "## Reproduce",
-            "",
-            "From the source release (its own card, below, names the command that built it):",
-            "",
-            "```",
+        parts += reproduce_section(
             command,
-            "```",
-            "",
+            "From the source release (its own card, below, names the command that built it):",
             "The same source gives the same model, n-gram, tokenizer and policy files, byte for byte; the"
             " manifest's code version and this card's timings are the run's own.",
-            "",
-        ]
+        )
     if source_card.strip():
         parts += [
             "## The model as built: the source release's card",
@@ -285,7 +280,37 @@ def render_card(result: Mapping[str, Any], source_card: str, command: str) -> st
             "Its figures, speed table included, are of the weights before they were stored smaller;"
             " `python -m eval.bench_text --data DATA --release THIS --release SOURCE` times both in one run.",
             "",
-            _demoted(source_card),
+            demoted_card(source_card),
             "",
         ]
     return "\n".join(parts)
+
+
+def figure_sections(figures: Mapping[str, Any], *, headline: str, beside: str) -> list[str]:
+    """A derived release's card sections: its own headline table, then it beside its source, paired.
+
+    ``figures`` is :func:`measure_against_source`'s result; the headline comes first so that the
+    first figure a reader (or a test) finds on the card is this release's, not the source's.
+    """
+    from eval.text_report import BUILD_SPLIT_ORDER, PRECISION_NOTE, comparison_table, interval_tables
+
+    splits = [s for s in BUILD_SPLIT_ORDER if s in figures["release"]]
+    return [
+        f"## Headline figures ({headline})",
+        "",
+        *headline_table(figures["release"], splits),
+        "",
+        f"## {beside}",
+        "",
+        comparison_table(figures, splits),
+        "",
+        PRECISION_NOTE,
+        "",
+        interval_tables(figures, splits, reference="source"),
+        "",
+    ]
+
+
+def reproduce_section(command: str, lead: str, same: str) -> list[str]:
+    """The card's "Reproduce" section: what the command starts from, the command, what a rerun gives again."""
+    return ["## Reproduce", "", lead, "", "```", command, "```", "", same, ""]

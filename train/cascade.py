@@ -1,0 +1,377 @@
+"""`feedguard model cascade`: two releases composed into one: the fast one on every post, the slow one
+on the posts the fast one is unsure of.
+
+Why: the 12-layer release holds the hand-written sellers that every 4- and 6-layer student missed
+more of, but it is a third as fast; a student release is fast but misses them. Most posts sit far
+from the fast release's cuts, where the two agree, so the slow model is paid for only on the few
+near a cut. Unlike ``feedguard model build --escalate-band`` (one build's own student and teacher,
+a band around 0), this takes two finished releases, so a released model whose work dir is gone can
+still be the slow half, and it places each label's window around the fast release's own ``label``
+cut: from ``lower`` below it to ``upper`` above it in the fast release's calibrated log-odds. A
+seller the fast model misses sits below its cut, so ``lower`` is the wider side.
+
+The composed release ships the fast model as ``model.onnx``, the slow one as ``escalation.onnx``,
+one tokenizer, normalizer table and n-gram model (both sources must have the same ones), and a new
+policy fitted on the cascade's logits as served over the selection posts (validation, the
+hand-written dev set and, when given, the threshold posts), with the slow release's calibration
+settings and fusion rules. Nothing is trained; the model files are the sources' bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.bundle import (
+    ESCALATION_FIELD,
+    MANIFEST,
+    NGRAM_DIR_FIELD,
+    NGRAM_WEIGHT_FIELD,
+    load_bundle,
+    read_manifest,
+    sha256_file,
+    write_manifest,
+)
+from model.labels import LABELS
+from model.ngram_model import NGRAM_FILES, WEIGHTS_FILE
+from model.policy import Policy
+from model.text_cascade import escalated
+from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE
+from train.calibrate import CalibrationConfig, build_policy
+from train.release import CARD_FILE, release_size_mb
+from train.shrink import (
+    COMPOSED_FIELD,
+    check_out_folder,
+    demoted_card,
+    figure_sections,
+    measure_against_source,
+    replace_release,
+    reproduce_section,
+)
+
+FAST_MODEL_FILE, SLOW_MODEL_FILE, POLICY_FILE = "model.onnx", "escalation.onnx", "policy.json"
+#: How far apart the two sources' n-gram weights may be and still count as one model (float32 vs
+#: float64 storage of the same fit differ by about 1e-7).
+NGRAM_TOLERANCE = 1e-5
+#: Manifest fields that describe one model, kept per source under ``composed_from``.
+_SOURCE_FIELDS = (
+    "model_role",
+    "encoder_layers",
+    NGRAM_WEIGHT_FIELD,
+    "seed",
+    "data_manifest_hash",
+    "code_version",
+)
+
+
+def escalation_window(policy: Policy, lower: float, upper: float) -> dict[str, list[float]]:
+    """Per label, the fast logits whose calibrated log-odds lie within ``(-lower, +upper)`` of the label cut.
+
+    The policy's calibration is ``p = sigmoid(scale * z + bias)``, so the window in the fast
+    model's own logits ``z`` is exact: ``((cut - lower - bias) / scale, (cut + upper - bias) / scale)``.
+    """
+    for name, value in (("lower", lower), ("upper", upper)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+            raise ValueError(
+                f"The {name!r} parameter of escalation_window must be a positive number; got {value!r}."
+            )
+    window = {}
+    for label in LABELS:
+        cut = policy.thresholds["label"].get(label)
+        if cut is None:
+            raise ValueError(
+                f"The fast release's policy has no 'label' cut for {label}; a cascade's window sits around it."
+            )
+        cal = policy.calibration[label]
+        cut_odds = math.log(cut / (1.0 - cut))
+        window[label] = [(cut_odds - lower - cal.bias) / cal.scale, (cut_odds + upper - cal.bias) / cal.scale]
+    return window
+
+
+def calibration_config_of(policy: Policy) -> CalibrationConfig:
+    """The settings a policy was fitted with (targets, method, support, bags), to fit another the same way."""
+    chosen = policy.chosen_on
+    return CalibrationConfig(
+        label_precision=policy.targets.get("label"),
+        review_precision=policy.targets.get("review", 0.97),
+        hide_precision=policy.targets.get("hide", 0.99),
+        method=chosen.get("method", "platt"),
+        min_support=int(chosen.get("min_support", 5)),
+        deception_labels=tuple(policy.deception_labels),
+        label_bags=int(chosen.get("label_bags", 0)),
+        bag_seed=int(chosen.get("bag_seed", 0)),
+    )
+
+
+def _same_ngram(fast: Path, slow: Path) -> bool:
+    """Whether two n-gram folders hold one model: the same vocabulary and settings, weights within tolerance."""
+    for name in NGRAM_FILES:
+        if name != WEIGHTS_FILE and sha256_file(fast / name) != sha256_file(slow / name):
+            return False
+    with np.load(fast / WEIGHTS_FILE) as a, np.load(slow / WEIGHTS_FILE) as b:
+        return set(a.files) == set(b.files) and all(
+            a[k].shape == b[k].shape and np.allclose(a[k], b[k], rtol=0, atol=NGRAM_TOLERANCE)
+            for k in a.files
+        )
+
+
+def check_sources(
+    fast: Path, slow: Path, fast_manifest: Mapping[str, Any], slow_manifest: Mapping[str, Any]
+) -> None:
+    """Refuse two releases that cannot share one tokenizer, one normalizer table and one n-gram model."""
+    for where, manifest in ((fast, fast_manifest), (slow, slow_manifest)):
+        if ESCALATION_FIELD in manifest:
+            raise ValueError(f"{where} is already a cascade; compose two single-model releases.")
+    if fast.resolve() == slow.resolve():
+        raise ValueError("--fast and --slow are the same release; a cascade needs two.")
+    for name in (TOKENIZER_FILE, CHAR_MAP_FILE):
+        if fast_manifest["files"][name] != slow_manifest["files"][name]:
+            raise ValueError(
+                f"--fast and --slow have different {name} files; a cascade tokenizes and normalizes each post once,"
+                " so both releases must come from one vocabulary."
+            )
+    if int(fast_manifest["max_length"]) != int(slow_manifest["max_length"]):
+        raise ValueError(
+            f"--fast reads {fast_manifest['max_length']} tokens and --slow {slow_manifest['max_length']};"
+            " a cascade needs one max_length."
+        )
+    both_blend = NGRAM_DIR_FIELD in fast_manifest and NGRAM_DIR_FIELD in slow_manifest
+    if both_blend and not _same_ngram(
+        fast / fast_manifest[NGRAM_DIR_FIELD], slow / slow_manifest[NGRAM_DIR_FIELD]
+    ):
+        raise ValueError(
+            "--fast and --slow blend different n-gram models; a cascade ships one, so both must be the same fit."
+        )
+
+
+def _source_record(directory: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    return {"manifest_sha256": sha256_file(directory / MANIFEST)} | {
+        key: manifest[key] for key in _SOURCE_FIELDS if key in manifest
+    }
+
+
+def _assemble(
+    partial: Path, fast: Path, slow: Path, fast_m: Mapping[str, Any], slow_m: Mapping[str, Any]
+) -> None:
+    """Copy the files both halves need into ``partial``; the n-gram model is the slow release's when it has one."""
+    partial.mkdir(parents=True)
+    shutil.copy2(fast / fast_m["model_file"], partial / FAST_MODEL_FILE)
+    shutil.copy2(slow / slow_m["model_file"], partial / SLOW_MODEL_FILE)
+    for name in (TOKENIZER_FILE, CHAR_MAP_FILE):
+        shutil.copy2(slow / name, partial / name)
+    ngram_source = slow / slow_m[NGRAM_DIR_FIELD] if NGRAM_DIR_FIELD in slow_m else None
+    if ngram_source is None and NGRAM_DIR_FIELD in fast_m:
+        ngram_source = fast / fast_m[NGRAM_DIR_FIELD]
+    if ngram_source is not None:
+        shutil.copytree(ngram_source, partial / "ngram")
+    shutil.copy2(slow / slow_m["policy_file"], partial / POLICY_FILE)  # replaced by the cascade's own below
+
+
+def compose_cascade(
+    fast: Path,
+    slow: Path,
+    out: Path,
+    *,
+    lower: float,
+    upper: float,
+    selection: Mapping[str, Any],
+    splits: Mapping[str, Any] | None = None,
+    bench_texts: Sequence[str] = (),
+    bench_work: Path | None = None,
+    threads: int | None = None,
+    command: str = "",
+    code_version: str = "unknown",
+    chosen_on: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``out``: the cascade of ``fast`` and ``slow`` with a policy fitted on its logits.
+
+    ``selection`` (``eval.text_report.EvalSplit`` by source name; the threshold posts under
+    ``train.release.THRESHOLD_SOURCE``) is what the policy is fitted on, each source weighing the
+    same; ``splits`` are scored by the cascade and by ``slow`` for the card, with the share of
+    posts escalated; ``bench_texts`` times both as served in one run (with ``bench_work``'s
+    PyTorch teacher beside them, for the speed-up column). Nothing is left at ``out`` on failure.
+    """
+    fast, slow, out = Path(fast), Path(slow), Path(out)
+    fast_m, slow_m = read_manifest(fast), read_manifest(slow)  # hash-checked
+    check_sources(fast, slow, fast_m, slow_m)
+    check_out_folder(out, [fast, slow])
+    if not selection:
+        raise ValueError("The 'selection' parameter of compose_cascade must name at least one split.")
+    fast_policy, slow_policy = (
+        Policy.load(fast / fast_m["policy_file"]),
+        Policy.load(slow / slow_m["policy_file"]),
+    )
+    window = escalation_window(fast_policy, lower, upper)
+    partial = out.parent / f".{out.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _assemble(partial, fast, slow, fast_m, slow_m)
+        fields: dict[str, Any] = {
+            key: slow_m[key]
+            for key in ("base_model", "data_manifest_hash", "data_code_version", "seed")
+            if key in slow_m
+        } | {
+            "model_file": FAST_MODEL_FILE,
+            "policy_file": POLICY_FILE,
+            "max_length": int(slow_m["max_length"]),
+            "model_role": fast_m.get("model_role", "?"),
+            "encoder_layers": fast_m.get("encoder_layers", "?"),
+            "code_version": code_version,
+        }
+        if (partial / "ngram").is_dir():
+            fields |= {
+                NGRAM_DIR_FIELD: "ngram",
+                NGRAM_WEIGHT_FIELD: float(fast_m.get(NGRAM_WEIGHT_FIELD, 0.0)),
+            }
+        fields[ESCALATION_FIELD] = {
+            "model_file": SLOW_MODEL_FILE,
+            "window": window,
+            "ngram_weight": float(slow_m.get(NGRAM_WEIGHT_FIELD, 0.0)),
+            "model_role": slow_m.get("model_role", "?"),
+            "encoder_layers": slow_m.get("encoder_layers", "?"),
+        }
+        fields[COMPOSED_FIELD] = {
+            "fast": _source_record(fast, fast_m),
+            "slow": _source_record(slow, slow_m),
+            "lower": float(lower),
+            "upper": float(upper),
+        }
+        write_manifest(partial, **fields)  # the slow release's policy for now, so the cascade can load
+        bundle = load_bundle(partial, intra_op_threads=threads)
+        logits = {name: bundle.classifier.logits(rows.texts) for name, rows in selection.items()}
+        policy = build_policy(
+            np.concatenate(list(logits.values())),
+            np.concatenate([rows.y for rows in selection.values()]),
+            [name for name, rows in selection.items() for _ in range(len(rows.texts))],
+            calibration_config_of(slow_policy),
+            rules=slow_policy.rules,
+            chosen_on={
+                **(dict(chosen_on) if chosen_on else {}),
+                "model": "cascade",
+                "splits": list(selection),
+                "escalation": {"window": window, "lower": float(lower), "upper": float(upper)},
+            },
+        )
+        policy.save(partial / POLICY_FILE)
+        write_manifest(partial, **fields)
+        result: dict[str, Any] = {
+            "window": window,
+            "size_mb": release_size_mb(partial),
+            "escalated": {
+                name: float(escalated(bundle.classifier.fast.logits(rows.texts), window).mean())
+                for name, rows in selection.items()
+            },
+        }
+        if splits:  # the loaded cascade reads the new policy file: Policy.load(bundle.policy_path)
+            result["figures"] = measure_against_source(
+                load_bundle(slow, intra_op_threads=threads), bundle, splits
+            )
+            result["escalated"] |= {
+                name: float(escalated(bundle.classifier.fast.logits(rows.texts), window).mean())
+                for name, rows in splits.items()
+            }
+        if bench_texts:
+            from eval.bench_text import run_text_bench
+
+            result["bench"] = run_text_bench(
+                bench_work,
+                bench_texts,
+                max_length=int(slow_m["max_length"]),
+                threads=threads,
+                releases={"the slow release alone (as served)": slow, "this cascade (as served)": partial},
+            )
+        (partial / CARD_FILE).write_text(
+            render_card(result, fields, policy, _cards(fast, slow), command), encoding="utf-8"
+        )
+        replace_release(out, partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return result
+
+
+def _cards(fast: Path, slow: Path) -> dict[str, str]:
+    return {
+        name: (d / CARD_FILE).read_text(encoding="utf-8") if (d / CARD_FILE).is_file() else ""
+        for name, d in (("fast", fast), ("slow", slow))
+    }
+
+
+def render_card(
+    result: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    policy: Policy,
+    source_cards: Mapping[str, str],
+    command: str,
+) -> str:
+    """The cascade's card: what it is, its own figures beside the slow release's, speed, then both sources' cards."""
+    composed, escalation = fields[COMPOSED_FIELD], fields[ESCALATION_FIELD]
+    fast, slow = composed["fast"], composed["slow"]
+
+    def describe(record: Mapping[str, Any]) -> str:
+        weight = record.get(NGRAM_WEIGHT_FIELD)
+        blend = f" + n-gram at {float(weight):.1f}" if weight else ""
+        return (
+            f"{record.get('model_role', '?')}, {record.get('encoder_layers', '?')} encoder layers{blend}"
+            f" (manifest sha256 `{record['manifest_sha256']}`)"
+        )
+
+    window_rows = [
+        f"| {label} | {low:.2f} | {high:.2f} |" for label, (low, high) in escalation["window"].items()
+    ]
+    parts = [
+        "# FeedGuard text model — model card",
+        "",
+        f"This release is a **cascade of two released models**, composed by `feedguard model cascade`"
+        f" (`train.cascade`); nothing was trained for it. Every post is scored by the fast model, {describe(fast)};"
+        f" a post goes on to the slow model, {describe(slow)}, when for some label the fast model's calibrated"
+        f" log-odds lie within {composed['lower']:g} below to {composed['upper']:g} above the fast release's own"
+        " `label` cut. The served logits are the slow model's on those posts and the fast model's elsewhere;"
+        " this release's policy (calibration and thresholds) is fitted on them as served, over"
+        f" {', '.join(f'{n} ({c})' for n, c in policy.chosen_on.get('rows', {}).items())} posts, each source"
+        " weighing the same, with the slow release's calibration settings and fusion rules."
+        f" One tokenizer, normalizer table and n-gram model serve both. Release size {result['size_mb']:.1f} MB.",
+        "",
+        "Escalation window in the fast model's blended logits (`manifest.json` → `escalation.window`):",
+        "",
+        "| label | from | to |",
+        "| --- | --- | --- |",
+        *window_rows,
+        "",
+        "Share of posts the slow model re-scores: "
+        + ", ".join(f"{name} {share:.1%}" for name, share in result["escalated"].items())
+        + ".",
+        "",
+        "## Policy",
+        "",
+        policy.thresholds_markdown(),
+        "",
+    ]
+    figures = result.get("figures")
+    if figures:
+        parts += figure_sections(
+            figures,
+            headline="this release as served; calibrated, policy `label` thresholds",
+            beside="Beside the slow release alone (the `source` rows; each release read by its own policy)",
+        )
+    if result.get("bench"):
+        from eval.bench_text import bench_table
+
+        parts += ["## Speed, in one run", "", bench_table(result["bench"]), ""]
+    if command:
+        parts += reproduce_section(
+            command,
+            "From the two source releases (their own cards, below, name the commands that built them):",
+            "The same sources give the same model, tokenizer and n-gram files byte for byte and the same policy;"
+            " the manifest's code version and this card's timings are the run's own.",
+        )
+    for name, title in (("slow", "The slow model as built"), ("fast", "The fast model as built")):
+        if source_cards.get(name, "").strip():
+            parts += [f"## {title}: its release's card", "", demoted_card(source_cards[name]), ""]
+    return "\n".join(parts)
