@@ -136,6 +136,7 @@ def test_a_composed_cascade_routes_as_its_window_says_and_fits_its_policy_on_wha
         lower=lower,
         upper=upper,
         selection=_selection(),
+        splits={"dev": _selection()["dev"]},
         command="feedguard model cascade ...",
     )
     manifest = read_manifest(out)
@@ -178,6 +179,13 @@ def test_a_composed_cascade_routes_as_its_window_says_and_fits_its_policy_on_wha
 
     card = (out / CARD_FILE).read_text(encoding="utf-8")
     assert "cascade of two released models" in card and "feedguard model cascade ..." in card
+    assert set(result["figures"]) == {"source", "release"} and "dev" in result["figures"]["release"]
+    for section in ("## Per label and split", "## Recall per evasion trick", "## Known weaknesses"):
+        assert section in card
+    assert (
+        f"more than {lower:g} below its cut" in card
+        and f"Ships both encoders: {result['size_mb']:.1f} MB" in card
+    )
     assert "### Untrained plumbing release" not in card and "Random weights; for tests only." in card
     # The same sources give the same files again.
     again = tmp_path / "again"

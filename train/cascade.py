@@ -360,10 +360,22 @@ def render_card(
             headline="this release as served; calibrated, policy `label` thresholds",
             beside="Beside the slow release alone (the `source` rows; each release read by its own policy)",
         )
+    if figures:
+        parts += _detail_sections(figures)
     if result.get("bench"):
         from eval.bench_text import bench_table
 
         parts += ["## Speed, in one run", "", bench_table(result["bench"]), ""]
+    parts += ["## Known weaknesses", "", *[f"- {note}" for note in weaknesses(result, fields)], ""]
+    base = fields.get("base_model") or {}
+    if base:
+        parts += [
+            "## Base model",
+            "",
+            f"{base.get('name', '?')} ({base.get('package', '?')}); licence: {base.get('licence', '?')}."
+            " Both halves are fine-tuned from it.",
+            "",
+        ]
     if command:
         parts += reproduce_section(
             command,
@@ -375,3 +387,49 @@ def render_card(
         if source_cards.get(name, "").strip():
             parts += [f"## {title}: its release's card", "", demoted_card(source_cards[name]), ""]
     return "\n".join(parts)
+
+
+def _detail_sections(figures: Mapping[str, Any]) -> list[str]:
+    """Per label and split, and recall per evasion trick beside the slow release's."""
+    from eval.text_report import BUILD_SPLIT_ORDER, per_label_table, trick_table
+
+    release = figures["release"]
+    splits = [s for s in BUILD_SPLIT_ORDER if s in release]
+    both = {"this release": release, "the slow release alone": figures["source"]}
+    parts = ["## Per label and split (this release as served)", "", per_label_table(release, splits), ""]
+    parts += ["## Recall per evasion trick", ""]
+    for split, title in (("evasion", "Evasion split"), ("dev", "Hand-written dev set")):
+        if split in release:
+            parts += [f"{title}:", "", trick_table(both, split), ""]
+    return parts
+
+
+def weaknesses(result: Mapping[str, Any], fields: Mapping[str, Any]) -> list[str]:
+    """What a cascade cannot do that its slow half alone could, read off its own figures where it can."""
+    composed = fields[COMPOSED_FIELD]
+    notes = [
+        "A post the fast model is sure of never reaches the slow one: a seller it scores more than"
+        f" {composed['lower']:g} below its cut (calibrated log-odds) stays missed even where the slow model"
+        " would catch it, so on sellers unlike its training posts the cascade can miss more than the slow"
+        " model alone.",
+        f"Ships both encoders: {result['size_mb']:.1f} MB.",
+    ]
+    models = (result.get("bench") or {}).get("models", {})
+    cascade = next((m for name, m in models.items() if name.startswith("this cascade")), None)
+    slow = next((m for name, m in models.items() if name.startswith("the slow release")), None)
+    if cascade and slow:
+        notes.append(
+            f"A post that goes on waits for both models: at batch 1 the p99 latency is"
+            f" {cascade['p99_ms_batch1']:.1f} ms against {slow['p99_ms_batch1']:.1f} ms for the slow release alone,"
+            " and the throughput falls as the share of posts re-scored rises (seller-heavy traffic re-scores most)."
+        )
+    rows = result.get("escalated", {})
+    if rows:
+        busiest = max(rows, key=rows.get)
+        notes.append(f"Most re-scored: {busiest}, {rows[busiest]:.1%} of its posts.")
+    notes.append(
+        "The policy is fitted on the selection posts it names, so its figures there (dev, validation, threshold"
+        " posts) flatter it; only holdouts written after them judge it. Each source's own weaknesses (its"
+        " training data, its test families) are in its card below."
+    )
+    return notes
