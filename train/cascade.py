@@ -331,7 +331,7 @@ def render_card(
         f"This release is a **cascade of two released models**, composed by `feedguard model cascade`"
         f" (`train.cascade`); nothing was trained for it. Every post is scored by the fast model, {describe(fast)};"
         f" a post goes on to the slow model, {describe(slow)}, when for some label the fast model's calibrated"
-        f" log-odds lie within {composed['lower']:g} below to {composed['upper']:g} above the fast release's own"
+        f" log-odds lie between {composed['lower']:g} below and {composed['upper']:g} above the fast release's own"
         " `label` cut. The served logits are the slow model's on those posts and the fast model's elsewhere;"
         " this release's policy (calibration and thresholds) is fitted on them as served, over"
         f" {', '.join(f'{n} ({c})' for n, c in policy.chosen_on.get('rows', {}).items())} posts, each source"
@@ -360,7 +360,6 @@ def render_card(
             headline="this release as served; calibrated, policy `label` thresholds",
             beside="Beside the slow release alone (the `source` rows; each release read by its own policy)",
         )
-    if figures:
         parts += _detail_sections(figures)
     if result.get("bench"):
         from eval.bench_text import bench_table

@@ -623,7 +623,7 @@ def cascade(
     slow: Annotated[
         Path,
         typer.Option(help="The release that re-scores the posts the fast one is unsure of (left as it is)."),
-    ] = Path("model/release"),
+    ],
     threshold_posts: Annotated[
         Path | None,
         typer.Option(help="Labelled posts (JSON Lines) the policy is also fitted on, as the build's option."),
@@ -633,7 +633,7 @@ def cascade(
         typer.Option(
             help="How far below a fast 'label' cut, in calibrated log-odds, a post still escalates."
         ),
-    ] = 3.0,
+    ] = 2.0,
     upper: Annotated[
         float,
         typer.Option(
