@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.release_fixtures import PAIRED, PAIRED_Y, blended_release
 from typer.testing import CliRunner
 
 from eval.text_report import EvalSplit
 from model.bundle import (
     ESCALATION_FIELD,
     MANIFEST,
-    NGRAM_DIR_FIELD,
     NGRAM_WEIGHT_FIELD,
     load_bundle,
     read_manifest,
@@ -37,15 +37,7 @@ from train.cli import app as model_app
 from train.release import CARD_FILE, MODEL_FILE, build_untrained_release
 from train.shrink import COMPOSED_FIELD, shrink_release
 
-SELLING = [
-    "招代理，零门槛，私我",
-    "晒单！客户又回购了",
-    "买二送一，包邮到家，加薇信",
-    "宝妈在家也能做，带团队",
-]
-ORDINARY = ["周末和家人去爬山", "今天下雨了，好好休息", "和朋友吃火锅太开心了", "孩子考试考得不错"]
-TEXTS = [f"{a}。{b}" for a in SELLING + ORDINARY for b in SELLING + ORDINARY]
-Y = np.array([[int(any(s in t for s in SELLING))] * len(LABELS) for t in TEXTS])
+TEXTS, Y = PAIRED, PAIRED_Y
 
 #: The fast release's calibration and cuts: a window's place depends on all three.
 FAST_CAL = {"hard_sell": (2.0, 0.5), "recruitment": (1.0, 0.0), "fake_proof": (0.5, -1.0)}
@@ -65,21 +57,11 @@ def _fast_policy() -> Policy:
     )
 
 
-def _release(directory: Path, *, layers: int, seed: int, weight: float, policy: Policy | None = None) -> Path:
-    """An untrained release blended with the n-gram model every test release here shares."""
-    build_untrained_release(directory, TEXTS, layers=layers, hidden=32, seed=seed, policy=policy)
-    NgramBaseline().fit(TEXTS, Y).save(directory / "ngram")
-    manifest = read_manifest(directory)
-    fields = {k: v for k, v in manifest.items() if k not in ("files", "format", "labels")}
-    write_manifest(directory, **fields, **{NGRAM_DIR_FIELD: "ngram", NGRAM_WEIGHT_FIELD: weight})
-    return directory
-
-
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("sources")
-    fast = _release(root / "fast", layers=1, seed=13, weight=0.3, policy=_fast_policy())
-    slow = _release(root / "slow", layers=2, seed=14, weight=0.6)
+    fast = blended_release(root / "fast", layers=1, hidden=32, seed=13, weight=0.3, policy=_fast_policy())
+    slow = blended_release(root / "slow", layers=2, hidden=32, seed=14, weight=0.6)
     return fast, slow
 
 

@@ -8,48 +8,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.release_fixtures import ORDINARY, POSTS, SELLING, blended_release
 from typer.testing import CliRunner
 
 from eval.text_report import EvalSplit
 from model.bundle import (
     MANIFEST,
-    NGRAM_DIR_FIELD,
     NGRAM_WEIGHT_FIELD,
     load_bundle,
     read_manifest,
-    write_manifest,
 )
-from model.labels import LABELS
 from model.ngram_model import WEIGHTS_FILE
 from model.onnx_export import ffn_down_projections
-from train.baseline import NgramBaseline
 from train.cli import app as model_app
-from train.release import CARD_FILE, MODEL_FILE, build_untrained_release
+from train.release import CARD_FILE, MODEL_FILE
 from train.shrink import STORAGE_FIELD, shrink_release
-
-SELLING = [
-    "招代理，零门槛，私我",
-    "晒单！客户又回购了",
-    "买二送一，包邮到家，加薇信",
-    "宝妈在家也能做，带团队",
-]
-ORDINARY = ["周末和家人去爬山", "今天下雨了，好好休息", "和朋友吃火锅太开心了", "孩子考试考得不错"]
-POSTS = SELLING + ORDINARY
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
     """An untrained two-layer release blended with a fitted n-gram model, as a build writes one."""
-    texts = [f"{a}。{b}" for a in POSTS for b in POSTS]
-    directory = build_untrained_release(
-        tmp_path_factory.mktemp("source") / "release", texts, layers=2, hidden=64
-    )
-    y = np.array([[int(any(s in t for s in SELLING))] * len(LABELS) for t in texts])
-    NgramBaseline().fit(texts, y).save(directory / "ngram")
-    manifest = read_manifest(directory)
-    fields = {k: v for k, v in manifest.items() if k not in ("files", "format", "labels")}
-    write_manifest(directory, **fields, **{NGRAM_DIR_FIELD: "ngram", NGRAM_WEIGHT_FIELD: 0.4})
-    return directory
+    return blended_release(tmp_path_factory.mktemp("source") / "release", layers=2, hidden=64, weight=0.4)
 
 
 def _files(directory: Path) -> dict[str, bytes]:
