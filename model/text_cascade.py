@@ -69,8 +69,10 @@ def check_route(route: Route, where: str) -> np.ndarray:
 
 def escalated(fast_logits: np.ndarray, route: Route) -> np.ndarray:
     """Rows where some label's fast logit lies strictly inside that label's window."""
-    window = check_route(route, "escalated")
-    fast_logits = np.asarray(fast_logits)
+    return _inside(np.asarray(fast_logits), check_route(route, "escalated"))
+
+
+def _inside(fast_logits: np.ndarray, window: np.ndarray) -> np.ndarray:
     return ((fast_logits > window[:, 0]) & (fast_logits < window[:, 1])).any(axis=1)
 
 
@@ -90,18 +92,24 @@ class CascadeTextClassifier:
 
     def __init__(self, fast: LogitModel, slow: LogitModel, route: Route) -> None:
         self.fast, self.slow = fast, slow
-        check_route(route, "CascadeTextClassifier")
         self.route = route
+        # Checked once here, so a call on the scoring path does not rebuild it.
+        self._window = check_route(route, "CascadeTextClassifier")
 
-    def logits(self, texts: Sequence[PostText]) -> np.ndarray:
-        """Logits ``(n, len(LABELS))`` in the order of ``texts``; each post is normalized once for both."""
+    def scored(self, texts: Sequence[PostText]) -> tuple[np.ndarray, np.ndarray]:
+        """The served logits ``(n, len(LABELS))`` and which rows the slow model re-scored, from one pass."""
         check_texts(texts, "CascadeTextClassifier.logits")
         posts = [normalized(t) for t in texts]
         out = np.array(self.fast.logits(posts), dtype=np.float64)
-        rows = np.flatnonzero(escalated(out, self.route))
+        unsure = _inside(out, self._window)
+        rows = np.flatnonzero(unsure)
         if len(rows):
             out[rows] = self.slow.logits([posts[i] for i in rows])
-        return out
+        return out, unsure
+
+    def logits(self, texts: Sequence[PostText]) -> np.ndarray:
+        """Logits ``(n, len(LABELS))`` in the order of ``texts``; each post is normalized once for both."""
+        return self.scored(texts)[0]
 
     def predict_proba(self, texts: Sequence[PostText]) -> np.ndarray:
         """Per-label probabilities (sigmoid of the cascade's logits), columns in ``LABELS`` order."""

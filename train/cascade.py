@@ -58,6 +58,8 @@ FAST_MODEL_FILE, SLOW_MODEL_FILE, POLICY_FILE = "model.onnx", "escalation.onnx",
 #: How far apart the two sources' n-gram weights may be and still count as one model (float32 vs
 #: float64 storage of the same fit differ by about 1e-7).
 NGRAM_TOLERANCE = 1e-5
+#: The card's timing rows for the two releases timed side by side.
+SLOW_ROW, CASCADE_ROW = "the slow release alone (as served)", "this cascade (as served)"
 #: Manifest fields that describe one model, kept per source under ``composed_from``.
 _SOURCE_FIELDS = (
     "model_role",
@@ -244,9 +246,9 @@ def compose_cascade(
         }
         write_manifest(partial, **fields)  # the slow release's policy for now, so the cascade can load
         bundle = load_bundle(partial, intra_op_threads=threads)
-        logits = {name: bundle.classifier.logits(rows.texts) for name, rows in selection.items()}
+        scored = {name: bundle.classifier.scored(rows.texts) for name, rows in selection.items()}
         policy = build_policy(
-            np.concatenate(list(logits.values())),
+            np.concatenate([logits for logits, _ in scored.values()]),
             np.concatenate([rows.y for rows in selection.values()]),
             [name for name, rows in selection.items() for _ in range(len(rows.texts))],
             calibration_config_of(slow_policy),
@@ -263,10 +265,7 @@ def compose_cascade(
         result: dict[str, Any] = {
             "window": window,
             "size_mb": release_size_mb(partial),
-            "escalated": {
-                name: float(escalated(bundle.classifier.fast.logits(rows.texts), window).mean())
-                for name, rows in selection.items()
-            },
+            "escalated": {name: float(unsure.mean()) for name, (_, unsure) in scored.items()},
         }
         if splits:  # the loaded cascade reads the new policy file: Policy.load(bundle.policy_path)
             result["figures"] = measure_against_source(
@@ -284,7 +283,7 @@ def compose_cascade(
                 bench_texts,
                 max_length=int(slow_m["max_length"]),
                 threads=threads,
-                releases={"the slow release alone (as served)": slow, "this cascade (as served)": partial},
+                releases={SLOW_ROW: slow, CASCADE_ROW: partial},
             )
         (partial / CARD_FILE).write_text(
             render_card(result, fields, policy, _cards(fast, slow), command), encoding="utf-8"
@@ -414,8 +413,7 @@ def weaknesses(result: Mapping[str, Any], fields: Mapping[str, Any]) -> list[str
         f"Ships both encoders: {result['size_mb']:.1f} MB.",
     ]
     models = (result.get("bench") or {}).get("models", {})
-    cascade = next((m for name, m in models.items() if name.startswith("this cascade")), None)
-    slow = next((m for name, m in models.items() if name.startswith("the slow release")), None)
+    cascade, slow = models.get(CASCADE_ROW), models.get(SLOW_ROW)
     if cascade and slow:
         notes.append(
             f"A post that goes on waits for both models: at batch 1 the p99 latency is"

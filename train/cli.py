@@ -546,8 +546,23 @@ def _echo_figures(result: dict, against: str) -> None:
         )
 
 
-#: Test posts `shrink` times both releases on unless told (the command line the card names omits it then).
-SHRINK_BENCH_POSTS = 512
+#: Test posts `shrink` and `cascade` time both releases on for the card unless told (the command line the
+#: card names omits it then).
+CARD_BENCH_POSTS = 512
+
+
+def _check_card_timing(threads: int | None, bench_posts: int) -> None:
+    if threads is not None and threads < 1:
+        _fail(f"--threads must be >= 1; got {threads}.")
+    if bench_posts < 0:
+        _fail(f"--bench-posts must be >= 0; got {bench_posts}.")
+
+
+def _card_bench_texts(splits: dict | None, bench_posts: int) -> list[str]:
+    """The test posts a derived release's card times it on: the same draw for every command."""
+    from eval.bench_text import draw_posts
+
+    return draw_posts(splits["test"].texts, bench_posts, seed=13) if splits and bench_posts else []
 
 
 @app.command("shrink")
@@ -568,7 +583,7 @@ def shrink(
     threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: all cores).")] = None,
     bench_posts: Annotated[
         int, typer.Option(help="Test posts of --data to time both releases on for the card (0: no timing).")
-    ] = SHRINK_BENCH_POSTS,
+    ] = CARD_BENCH_POSTS,
 ) -> None:
     """Rewrite a release with its FFN down-projection weights stored INT8 and its n-gram weights float32.
 
@@ -577,27 +592,22 @@ def shrink(
     when --data is passed and keeps the source's card below.
     """
     from data.manifest import code_version
-    from eval.bench_text import draw_posts
     from eval.cli import SPLITS
     from eval.text_report import load_eval_splits
     from train.shrink import shrink_release
 
     _check_data(data)
-    if threads is not None and threads < 1:
-        _fail(f"--threads must be >= 1; got {threads}.")
-    if bench_posts < 0:
-        _fail(f"--bench-posts must be >= 0; got {bench_posts}.")
+    _check_card_timing(threads, bench_posts)
     command = f"feedguard model shrink --release {release} --out {out}" + (f" --data {data}" if data else "")
-    if data and bench_posts != SHRINK_BENCH_POSTS:
+    if data and bench_posts != CARD_BENCH_POSTS:
         command += f" --bench-posts {bench_posts}"
     try:
         splits = load_eval_splits(data, SPLITS) if data is not None else None
-        bench_texts = draw_posts(splits["test"].texts, bench_posts, seed=13) if splits and bench_posts else []
         result = shrink_release(
             release,
             out,
             splits=splits,
-            bench_texts=bench_texts,
+            bench_texts=_card_bench_texts(splits, bench_posts),
             threads=threads,
             command=command,
             code_version=code_version(),
@@ -644,7 +654,7 @@ def cascade(
     bench_posts: Annotated[
         int,
         typer.Option(help="Test posts of --data to time the cascade and the slow release on (0: no timing)."),
-    ] = SHRINK_BENCH_POSTS,
+    ] = CARD_BENCH_POSTS,
     bench_work: Annotated[
         Path | None,
         typer.Option(
@@ -659,7 +669,6 @@ def cascade(
     tokenizer, normalizer table and n-gram model.
     """
     from data.manifest import code_version
-    from eval.bench_text import draw_posts
     from eval.cli import SPLITS
     from eval.holdout import HoldoutError, load_holdout
     from eval.text_report import load_eval_splits
@@ -674,17 +683,14 @@ def cascade(
             _fail(
                 f"{name} must be in (0, 20] (calibrated log-odds; 1 is about p x2.7 from the cut); got {value}."
             )
-    if threads is not None and threads < 1:
-        _fail(f"--threads must be >= 1; got {threads}.")
-    if bench_posts < 0:
-        _fail(f"--bench-posts must be >= 0; got {bench_posts}.")
+    _check_card_timing(threads, bench_posts)
     if bench_work is not None and not (bench_work / "tokenizer").is_dir():
         _fail(f"--bench-work must be a release build's work dir (WORK/tokenizer); got {str(bench_work)!r}.")
     command = f"feedguard model cascade --fast {fast} --slow {slow} --data {data} --out {out}" + (
         f" --threshold-posts {threshold_posts}" if threshold_posts else ""
     )
     command += f" --lower {lower:g} --upper {upper:g}"
-    if bench_posts != SHRINK_BENCH_POSTS:
+    if bench_posts != CARD_BENCH_POSTS:
         command += f" --bench-posts {bench_posts}"
     if bench_work is not None and bench_posts:
         command += f" --bench-work {bench_work}"
@@ -706,7 +712,7 @@ def cascade(
             upper=upper,
             selection=selection,
             splits=splits,
-            bench_texts=draw_posts(splits["test"].texts, bench_posts, seed=13) if bench_posts else [],
+            bench_texts=_card_bench_texts(splits, bench_posts),
             bench_work=bench_work,
             threads=threads,
             command=command,
