@@ -35,6 +35,9 @@ NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD = "ngram_dir", "ngram_weight"
 #: label: exactly one of them), and the slow model's own n-gram weight (``ngram_weight``, 0 for
 #: none); ``model_role`` and ``encoder_layers`` describe it.
 ESCALATION_FIELD = "escalation"
+#: Optional field: a file of weights several of the release's ONNX models read as external data
+#: (``model.onnx_export.share_initializers``); a cascade stores the table both halves hold once.
+SHARED_WEIGHTS_FIELD, SHARED_WEIGHTS_FILE = "shared_weights_file", "shared_weights.bin"
 ESCALATION_KEYS = ("model_file", "ngram_weight")
 ESCALATION_ROUTES = ("band", "window")
 _BUILD_HINT = "run `feedguard model build`"
@@ -186,6 +189,8 @@ def read_manifest(directory: Path = RELEASE_DIR) -> dict:
                 f" {_BUILD_HINT}."
             )
         needed.append(escalation["model_file"])
+    if SHARED_WEIGHTS_FIELD in manifest:
+        needed.append(manifest[SHARED_WEIGHTS_FIELD])
     files = manifest.get("files", {})
     for name in needed:
         if name not in files:

@@ -3,8 +3,11 @@
 The release blends these logits with the encoder's (:mod:`model.text_ensemble`): n-grams
 remember the exact selling phrases the encoder's pooled vector blurs, and on the held-out
 splits the blend beat either model alone (README, "Text model"). Training lives in
-``train.baseline``, which writes the files this module reads: JSON (vocabulary) + npz
-(idf, weights), no pickle, so a release never runs code it loads.
+``train.baseline``, which writes the files this module reads: JSON (settings) + npz (the
+vocabulary's n-grams in feature order, idf, weights), no pickle, so a release never runs code it
+loads. Format 1 kept the vocabulary as a JSON object beside the npz, 3.7 of a release's MB for
+200,000 n-grams; format 2 stores them as one array in the compressed npz (0.6 MB). Releases in
+git history are format 1 and are still read (``feedguard model cascade`` composes them).
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ import numpy as np
 from model.labels import LABELS
 from model.normalize import PostText, normalized
 
-NGRAM_FORMAT = "feedguard-ngram-baseline/1"
+NGRAM_FORMAT = "feedguard-ngram-baseline/2"
+#: The format that kept the vocabulary in its own JSON file (:data:`LEGACY_VOCABULARY_FILE`); read only.
+LEGACY_NGRAM_FORMAT = "feedguard-ngram-baseline/1"
 META_FILE = "baseline.json"
-VOCABULARY_FILE = "vocabulary.json"
+LEGACY_VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
-#: The files of a saved model, all of which a release must hash.
-NGRAM_FILES = (META_FILE, VOCABULARY_FILE, WEIGHTS_FILE)
+#: The npz member holding the vocabulary: n-gram ``i`` is feature ``i``.
+TERMS_ARRAY = "terms"
+#: The files every saved model has, all of which a release must hash.
+NGRAM_FILES = (META_FILE, WEIGHTS_FILE)
 
 
 @dataclass(frozen=True)
@@ -110,12 +117,24 @@ class NgramModel:
                 f"The 'directory' parameter of {cls.__name__}.load must hold {META_FILE}; got {str(directory)!r}."
             )
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != NGRAM_FORMAT or tuple(meta.get("labels", ())) != LABELS:
+        formats = (NGRAM_FORMAT, LEGACY_NGRAM_FORMAT)
+        if meta.get("format") not in formats or tuple(meta.get("labels", ())) != LABELS:
             raise ValueError(
-                f"{str(meta_path)!r} is not an n-gram model for labels {LABELS} (format {NGRAM_FORMAT})."
+                f"{str(meta_path)!r} is not an n-gram model for labels {LABELS} (format {' or '.join(formats)})."
             )
         model = cls(NgramConfig(**meta["config"]))
-        model.vocabulary_ = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
         with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
             model.idf_, model.coef_, model.intercept_ = arrays["idf"], arrays["coef"], arrays["intercept"]
+            if meta["format"] == NGRAM_FORMAT:
+                model.vocabulary_ = {term: i for i, term in enumerate(arrays[TERMS_ARRAY].tolist())}
+        if meta["format"] == LEGACY_NGRAM_FORMAT:
+            model.vocabulary_ = json.loads((directory / LEGACY_VOCABULARY_FILE).read_text(encoding="utf-8"))
         return model
+
+    def terms(self) -> list[str]:
+        """The vocabulary's n-grams in feature order (what format 2 stores)."""
+        self._check_fitted()
+        terms = sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
+        if [self.vocabulary_[t] for t in terms] != list(range(len(terms))):
+            raise ValueError(f"This {type(self).__name__}'s vocabulary does not number its n-grams 0..n-1.")
+        return terms

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.external_data_helper
 import onnxruntime as ort
 import torch
 from onnx import numpy_helper
@@ -338,6 +339,60 @@ def store_weights_int8(path: Path, nodes: Sequence[str], *, block: int = WEIGHT_
         )
     _save_with_metadata(model, path, meta)
     return path
+
+
+def _same_tensor(a: onnx.TensorProto, b: onnx.TensorProto) -> bool:
+    return (a.name, a.data_type, list(a.dims), a.raw_data) == (b.name, b.data_type, list(b.dims), b.raw_data)
+
+
+#: Offsets in a shared weights file are multiples of this, so onnxruntime can map the tensors from disk.
+SHARED_ALIGNMENT = 4096
+
+
+def share_initializers(paths: Sequence[Path], shared_file: str, *, min_bytes: int = 1 << 20) -> list[str]:
+    """Move the initializers every model in ``paths`` holds byte for byte into one file, in place.
+
+    Why: a cascade ships two models cut from one fine-tuned encoder, and in release r20 both carry
+    the same quantized word-embedding table (7.3 MB over 18,909 pieces), so the release held it
+    twice. Each model now points at ``shared_file`` (ONNX external data, beside the models) for
+    those tensors; onnxruntime reads the same bytes, so scores do not move. Only tensors of at
+    least ``min_bytes`` are moved. Returns their names (none: the files are untouched).
+    """
+    paths = [Path(p) for p in paths]
+    if len(paths) < 2 or len({p.parent.resolve() for p in paths}) != 1:
+        raise ValueError(
+            f"The 'paths' parameter of share_initializers must name two or more models in one folder; got {paths}."
+        )
+    if not shared_file or Path(shared_file).name != shared_file:
+        raise ValueError(
+            f"The 'shared_file' parameter of share_initializers must be a bare file name; got {shared_file!r}."
+        )
+    models = [onnx.load(str(p)) for p in paths]
+    first = {init.name: init for init in models[0].graph.initializer}
+    names = [
+        name
+        for name, init in first.items()
+        if len(init.raw_data) >= min_bytes
+        and all(any(_same_tensor(init, other) for other in model.graph.initializer) for model in models[1:])
+    ]
+    if not names:
+        return []
+    placed: dict[str, tuple[int, int]] = {}
+    with (paths[0].parent / shared_file).open("wb") as handle:
+        for name in names:
+            handle.write(b"\0" * (-handle.tell() % SHARED_ALIGNMENT))
+            placed[name] = (handle.tell(), len(first[name].raw_data))
+            handle.write(first[name].raw_data)
+    for path, model in zip(paths, models, strict=True):
+        for init in model.graph.initializer:
+            if init.name in placed:
+                offset, length = placed[init.name]
+                onnx.external_data_helper.set_external_data(init, shared_file, offset, length)
+                init.data_location = onnx.TensorProto.EXTERNAL
+                init.ClearField("raw_data")
+        onnx.save(model, str(path))
+        onnx.checker.check_model(str(path))  # by path, so the shared file's references are checked too
+    return names
 
 
 def static_quantized_nodes(path: Path) -> list[str]:

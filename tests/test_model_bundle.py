@@ -19,6 +19,8 @@ from model.bundle import (
     MANIFEST,
     NGRAM_DIR_FIELD,
     NGRAM_WEIGHT_FIELD,
+    SHARED_WEIGHTS_FIELD,
+    SHARED_WEIGHTS_FILE,
     describe_model,
     load_bundle,
     read_manifest,
@@ -29,7 +31,7 @@ from model.labels import LABELS
 from model.ngram_model import NgramModel
 from model.normalize import normalize
 from model.onnx_classifier import OnnxTextClassifier
-from model.onnx_export import export_onnx, quantize_int8
+from model.onnx_export import export_onnx, quantize_int8, share_initializers
 from model.text_cascade import CascadeTextClassifier, escalated
 from model.text_classifier import TextClassifierModule, student_from_teacher
 from model.text_ensemble import BlendedTextClassifier
@@ -112,9 +114,7 @@ def test_a_blended_release_scores_with_the_weighted_sum_of_both_models(blended):
     bundle = load_bundle(blended, intra_op_threads=1)
     assert isinstance(bundle.classifier, BlendedTextClassifier)
     assert describe_model(bundle.manifest) == "?, ? encoder layers + n-gram model at 0.4"
-    assert {"ngram/baseline.json", "ngram/vocabulary.json", "ngram/weights.npz"} <= set(
-        bundle.manifest["files"]
-    )
+    assert {"ngram/baseline.json", "ngram/weights.npz"} <= set(bundle.manifest["files"])
     posts = ["招代理，月入过万，私我了解", "周末和家人去爬山", "晒单，客户又回购了，感谢信任👍"]
     encoder = OnnxTextClassifier(
         blended / "model.int8.onnx", PostTokenizer.load(blended), 64, intra_op_threads=1
@@ -166,7 +166,7 @@ def test_the_speed_benchmark_times_the_released_blend_even_when_the_teacher_is_r
 
 def test_a_blended_release_refuses_a_tampered_or_half_declared_ngram_model(blended, tmp_path):
     copy = shutil.copytree(blended, tmp_path / "tampered")
-    (copy / "ngram" / "vocabulary.json").write_text("{}", encoding="utf-8")
+    (copy / "ngram" / "weights.npz").write_bytes(b"not an npz")
     with pytest.raises(ValueError, match="changed after the release was built"):
         load_bundle(copy)
     for name, edit, message in (
@@ -308,6 +308,29 @@ def test_a_cascade_release_refuses_a_bad_or_tampered_escalation(cascade, tmp_pat
     fields[ESCALATION_FIELD] = {**fields[ESCALATION_FIELD], "model_file": "missing.onnx"}
     with pytest.raises(ValueError, match="escalation 'model_file' of write_manifest must name a file"):
         write_manifest(tmp_path / "tampered", **fields)
+
+
+def test_a_cascade_whose_models_share_weights_scores_as_before_and_hashes_the_shared_file(cascade, tmp_path):
+    shared = shutil.copytree(cascade, tmp_path / "shared")
+    moved = share_initializers(
+        [shared / "model.int8.onnx", shared / "escalation.onnx"], SHARED_WEIGHTS_FILE, min_bytes=1024
+    )
+    sizes = {
+        f: ((shared / f).stat().st_size, (cascade / f).stat().st_size)
+        for f in ("model.int8.onnx", "escalation.onnx")
+    }
+    assert moved and all(now < before for now, before in sizes.values()), sizes
+    fields = {k: v for k, v in read_manifest(cascade).items() if k not in ("files", "format", "labels")}
+    write_manifest(shared, **fields, **{SHARED_WEIGHTS_FIELD: SHARED_WEIGHTS_FILE})
+    np.testing.assert_array_equal(
+        load_bundle(shared, intra_op_threads=1).classifier.logits(CASCADE_POSTS),
+        load_bundle(cascade, intra_op_threads=1).classifier.logits(CASCADE_POSTS),
+    )
+    manifest = json.loads((shared / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"].pop(SHARED_WEIGHTS_FILE)
+    (shared / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ValueError, match=f"does not hash '{SHARED_WEIGHTS_FILE}'"):
+        load_bundle(shared)
 
 
 def test_end_to_end_bundle_predicts(release):

@@ -27,6 +27,7 @@ from model.onnx_export import (
     quantize_int8,
     quantize_int8_per_token,
     quantize_int8_static,
+    share_initializers,
     static_quantized_nodes,
     store_weights_int8,
 )
@@ -462,3 +463,49 @@ def test_latency_by_depth(tmp_path):
     )
     for layers, per_cpu, per_wall, (p50, p99) in realistic:
         print(f"  {layers:>2} | {per_cpu:.0f} ({per_wall:.0f}) | {p50:.1f} / {p99:.1f}")
+
+
+def _matmul_model(path: Path, weight: np.ndarray, bias: np.ndarray) -> Path:
+    """y = x @ weight + bias: two initializers, enough to see which ones two models share."""
+    graph = onnx.helper.make_graph(
+        [
+            onnx.helper.make_node("MatMul", ["x", "weight"], ["xw"]),
+            onnx.helper.make_node("Add", ["xw", "bias"], ["y"]),
+        ],
+        "tiny",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", weight.shape[0]])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["n", weight.shape[1]])],
+        [numpy_helper.from_array(weight, "weight"), numpy_helper.from_array(bias, "bias")],
+    )
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_initializers_two_models_hold_byte_for_byte_are_stored_once_and_score_the_same(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(64, 512)).astype(np.float32)  # 128 KiB
+    a = _matmul_model(tmp_path / "a.onnx", weight, np.zeros(512, np.float32))
+    b = _matmul_model(tmp_path / "b.onnx", weight, np.ones(512, np.float32))
+    x = rng.normal(size=(3, 64)).astype(np.float32)
+
+    def run(path: Path) -> np.ndarray:
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    before = {p: (run(p), p.stat().st_size) for p in (a, b)}
+    assert share_initializers([a, b], "shared.bin", min_bytes=1024) == ["weight"]  # the biases differ
+    assert (tmp_path / "shared.bin").stat().st_size == weight.nbytes
+    for path, (scores, size) in before.items():
+        np.testing.assert_array_equal(run(path), scores)
+        assert path.stat().st_size < size - weight.nbytes + 1024
+    # Nothing big enough in common: the files are left as they were and no shared file is written.
+    c = _matmul_model(tmp_path / "c.onnx", weight + 1, np.zeros(512, np.float32))
+    d = _matmul_model(tmp_path / "d.onnx", weight, np.zeros(512, np.float32))
+    assert share_initializers([c, d], "other.bin") == [] and not (tmp_path / "other.bin").exists()
+    with pytest.raises(ValueError, match="'paths' parameter of share_initializers must name two or more"):
+        share_initializers([c], "other.bin")
+    with pytest.raises(
+        ValueError, match="'shared_file' parameter of share_initializers must be a bare file name"
+    ):
+        share_initializers([c, d], "../other.bin")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from model.labels import LABELS
+from model.ngram_model import (
+    LEGACY_NGRAM_FORMAT,
+    LEGACY_VOCABULARY_FILE,
+    META_FILE,
+    NGRAM_FILES,
+    WEIGHTS_FILE,
+)
 from train.baseline import NgramBaseline
 from train.dataset import labels_to_matrix
 
@@ -61,3 +69,35 @@ def test_bad_input_is_refused(tmp_path: Path) -> None:
         NgramBaseline().predict_proba(["a"])
     with pytest.raises(ValueError, match=r"baseline\.json"):
         NgramBaseline.load(tmp_path)
+
+
+def test_a_saved_model_is_two_files_written_the_same_each_time_and_a_format_1_folder_still_loads(
+    tmp_path: Path,
+) -> None:
+    model = NgramBaseline().fit(TEXTS, labels_to_matrix(LABELS_PER_TEXT))
+    first, second = model.save(tmp_path / "a"), model.save(tmp_path / "b")
+    assert sorted(p.name for p in first.iterdir()) == sorted(NGRAM_FILES)
+    assert all((first / name).read_bytes() == (second / name).read_bytes() for name in NGRAM_FILES)
+    # Format 1, as releases in git history hold it: the vocabulary as a JSON object beside the npz.
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    meta = json.loads((first / META_FILE).read_text(encoding="utf-8")) | {"format": LEGACY_NGRAM_FORMAT}
+    (legacy / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    (legacy / LEGACY_VOCABULARY_FILE).write_text(
+        json.dumps(model.vocabulary_, ensure_ascii=False), encoding="utf-8"
+    )
+    np.savez(legacy / WEIGHTS_FILE, idf=model.idf_, coef=model.coef_, intercept=model.intercept_)
+    old = NgramBaseline.load(legacy)
+    assert old.vocabulary_ == model.vocabulary_
+    np.testing.assert_array_equal(
+        old.decision_function(TEXTS), NgramBaseline.load(first).decision_function(TEXTS)
+    )
+    # Saving what was read from format 1 writes format 2 and drops the old vocabulary file.
+    old.save(legacy)
+    assert not (legacy / LEGACY_VOCABULARY_FILE).exists()
+    assert (legacy / WEIGHTS_FILE).read_bytes() == (first / WEIGHTS_FILE).read_bytes()
+    (legacy / META_FILE).write_text(
+        json.dumps(meta | {"format": "feedguard-ngram-baseline/9"}), encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="is not an n-gram model"):
+        NgramBaseline.load(legacy)

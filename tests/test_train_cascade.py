@@ -17,6 +17,7 @@ from model.bundle import (
     ESCALATION_FIELD,
     MANIFEST,
     NGRAM_WEIGHT_FIELD,
+    SHARED_WEIGHTS_FIELD,
     load_bundle,
     read_manifest,
     write_manifest,
@@ -124,8 +125,9 @@ def test_a_composed_cascade_routes_as_its_window_says_and_fits_its_policy_on_wha
     manifest = read_manifest(out)
     assert (out / FAST_MODEL_FILE).read_bytes() == (fast / MODEL_FILE).read_bytes()
     assert (out / SLOW_MODEL_FILE).read_bytes() == (slow / MODEL_FILE).read_bytes()
-    for same in ("tokenizer.json", "char_map.json", "ngram/vocabulary.json", "ngram/weights.npz"):
+    for same in ("tokenizer.json", "char_map.json", "ngram/baseline.json", "ngram/weights.npz"):
         assert (out / same).read_bytes() == (slow / same).read_bytes()
+    assert SHARED_WEIGHTS_FIELD not in manifest  # the two tiny sources hold no weight in common
     assert manifest[NGRAM_WEIGHT_FIELD] == 0.3 and manifest[ESCALATION_FIELD]["ngram_weight"] == 0.6
     window = escalation_window(Policy.load(fast / "policy.json"), lower, upper)
     assert manifest[ESCALATION_FIELD]["window"] == result["window"] == window

@@ -11,14 +11,23 @@ release embeds; this module adds what only training needs: ``fit`` and ``save``.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from model.labels import LABELS
-from model.ngram_model import META_FILE, NGRAM_FORMAT, VOCABULARY_FILE, WEIGHTS_FILE, NgramModel
+from model.ngram_model import (
+    LEGACY_VOCABULARY_FILE,
+    META_FILE,
+    NGRAM_FORMAT,
+    TERMS_ARRAY,
+    WEIGHTS_FILE,
+    NgramModel,
+)
 from model.normalize import normalize
 
 
@@ -66,15 +75,45 @@ class NgramBaseline(NgramModel):
         return self
 
     def save(self, directory: Path) -> Path:
+        """Write the current format (:data:`model.ngram_model.NGRAM_FORMAT`) into ``directory``."""
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        terms = self.terms()
+        if any("\x00" in term for term in terms):
+            raise ValueError(
+                "An n-gram holds a NUL character, which a numpy string array cannot store; normalize it out."
+            )
         meta = {"format": NGRAM_FORMAT, "labels": list(LABELS), "config": self.config.__dict__}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        (directory / VOCABULARY_FILE).write_text(
-            json.dumps(self.vocabulary_, ensure_ascii=False), encoding="utf-8"
-        )
-        np.savez_compressed(
-            directory / WEIGHTS_FILE, idf=self.idf_, coef=self.coef_, intercept=self.intercept_
+        (directory / LEGACY_VOCABULARY_FILE).unlink(missing_ok=True)
+        write_npz(
+            directory / WEIGHTS_FILE,
+            {
+                TERMS_ARRAY: np.array(terms),
+                "idf": self.idf_,
+                "coef": self.coef_,
+                "intercept": self.intercept_,
+            },
         )
         return directory
+
+
+#: A fixed timestamp for the npz members, so writing the same arrays twice writes the same bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """A compressed npz, byte-identical for identical arrays (``np.savez_compressed`` stamps the time).
+
+    A release is rebuilt by its command and compared file by file with the committed one.
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
+            archive.writestr(entry, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+    Path(path).write_bytes(buffer.getvalue())
+    return Path(path)

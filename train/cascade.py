@@ -14,7 +14,9 @@ The composed release ships the fast model as ``model.onnx``, the slow one as ``e
 one tokenizer, normalizer table and n-gram model (both sources must have the same ones), and a new
 policy fitted on the cascade's logits as served over the selection posts (validation, the
 hand-written dev set and, when given, the threshold posts), with the slow release's calibration
-settings and fusion rules. Nothing is trained; the model files are the sources' bytes.
+settings and fusion rules. Nothing is trained; the models compute as their sources do, and a
+weight both hold byte for byte (the word-embedding table, in r20) is stored once, in
+``shared_weights.bin`` (ONNX external data), so the cascade does not carry it twice.
 """
 
 from __future__ import annotations
@@ -32,16 +34,20 @@ from model.bundle import (
     MANIFEST,
     NGRAM_DIR_FIELD,
     NGRAM_WEIGHT_FIELD,
+    SHARED_WEIGHTS_FIELD,
+    SHARED_WEIGHTS_FILE,
     load_bundle,
     read_manifest,
     sha256_file,
     write_manifest,
 )
 from model.labels import LABELS
-from model.ngram_model import NGRAM_FILES, WEIGHTS_FILE
+from model.ngram_model import NgramModel
+from model.onnx_export import share_initializers
 from model.policy import Policy
 from model.text_cascade import escalated
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE
+from train.baseline import NgramBaseline
 from train.calibrate import CalibrationConfig, build_policy
 from train.release import CARD_FILE, release_size_mb
 from train.shrink import (
@@ -112,14 +118,15 @@ def calibration_config_of(policy: Policy) -> CalibrationConfig:
 
 def _same_ngram(fast: Path, slow: Path) -> bool:
     """Whether two n-gram folders hold one model: the same vocabulary and settings, weights within tolerance."""
-    for name in NGRAM_FILES:
-        if name != WEIGHTS_FILE and sha256_file(fast / name) != sha256_file(slow / name):
-            return False
-    with np.load(fast / WEIGHTS_FILE) as a, np.load(slow / WEIGHTS_FILE) as b:
-        return set(a.files) == set(b.files) and all(
-            a[k].shape == b[k].shape and np.allclose(a[k], b[k], rtol=0, atol=NGRAM_TOLERANCE)
-            for k in a.files
+    a, b = NgramModel.load(fast), NgramModel.load(slow)
+    return (
+        a.config == b.config
+        and a.vocabulary_ == b.vocabulary_
+        and all(
+            x.shape == y.shape and np.allclose(x, y, rtol=0, atol=NGRAM_TOLERANCE)
+            for x, y in ((a.idf_, b.idf_), (a.coef_, b.coef_), (a.intercept_, b.intercept_))
         )
+    )
 
 
 def check_sources(
@@ -169,8 +176,8 @@ def _assemble(
     ngram_source = slow / slow_m[NGRAM_DIR_FIELD] if NGRAM_DIR_FIELD in slow_m else None
     if ngram_source is None and NGRAM_DIR_FIELD in fast_m:
         ngram_source = fast / fast_m[NGRAM_DIR_FIELD]
-    if ngram_source is not None:
-        shutil.copytree(ngram_source, partial / "ngram")
+    if ngram_source is not None:  # rewritten in the current format: the same model, fewer bytes
+        NgramBaseline.load(ngram_source).save(partial / "ngram")
     shutil.copy2(slow / slow_m["policy_file"], partial / POLICY_FILE)  # replaced by the cascade's own below
 
 
@@ -214,6 +221,9 @@ def compose_cascade(
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         _assemble(partial, fast, slow, fast_m, slow_m)
+        shared = share_initializers(
+            [partial / FAST_MODEL_FILE, partial / SLOW_MODEL_FILE], SHARED_WEIGHTS_FILE
+        )
         fields: dict[str, Any] = {
             key: slow_m[key]
             for key in ("base_model", "data_manifest_hash", "data_code_version", "seed")
@@ -238,6 +248,8 @@ def compose_cascade(
             "model_role": slow_m.get("model_role", "?"),
             "encoder_layers": slow_m.get("encoder_layers", "?"),
         }
+        if shared:
+            fields[SHARED_WEIGHTS_FIELD] = SHARED_WEIGHTS_FILE
         fields[COMPOSED_FIELD] = {
             "fast": _source_record(fast, fast_m),
             "slow": _source_record(slow, slow_m),
@@ -302,6 +314,15 @@ def _cards(fast: Path, slow: Path) -> dict[str, str]:
     }
 
 
+def _shared_note(fields: Mapping[str, Any]) -> str:
+    if SHARED_WEIGHTS_FIELD not in fields:
+        return ""
+    return (
+        f", and the weights both models hold byte for byte (the word-embedding table) are stored once, in"
+        f" `{fields[SHARED_WEIGHTS_FIELD]}`, which both ONNX files read as external data"
+    )
+
+
 def render_card(
     result: Mapping[str, Any],
     fields: Mapping[str, Any],
@@ -335,7 +356,8 @@ def render_card(
         " this release's policy (calibration and thresholds) is fitted on them as served, over"
         f" {', '.join(f'{n} ({c})' for n, c in policy.chosen_on.get('rows', {}).items())} posts, each source"
         " weighing the same, with the slow release's calibration settings and fusion rules."
-        f" One tokenizer, normalizer table and n-gram model serve both. Release size {result['size_mb']:.1f} MB.",
+        f" One tokenizer, normalizer table and n-gram model serve both{_shared_note(fields)}."
+        f" Release size {result['size_mb']:.1f} MB.",
         "",
         "Escalation window in the fast model's blended logits (`manifest.json` → `escalation.window`):",
         "",

@@ -978,7 +978,7 @@ class _Build:
         extra_teachers: list[dict] | None = None,
     ) -> None:
         from model.bundle import ESCALATION_FIELD, NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD, write_manifest
-        from model.ngram_model import NGRAM_FILES
+        from train.baseline import NgramBaseline
 
         role = choice["role"]
         escalation = blend.get("escalation")
@@ -991,9 +991,8 @@ class _Build:
         shutil.copyfile(self.work / POLICY_FILE, out / POLICY_FILE)
         blend_fields: dict[str, Any] = {}
         if blend["ngram_weight"] or (escalation and escalation["ngram_weight"]):
-            (out / NGRAM_DIR).mkdir()
-            for name in NGRAM_FILES:
-                shutil.copyfile(self.work / "baseline" / name, out / NGRAM_DIR / name)
+            # Re-saved, not copied: a work dir resumed from before format 2 holds format 1 files.
+            NgramBaseline.load(self.work / "baseline").save(out / NGRAM_DIR)
             blend_fields = {NGRAM_DIR_FIELD: NGRAM_DIR, NGRAM_WEIGHT_FIELD: blend["ngram_weight"]}
         if escalation:
             shutil.copyfile(

@@ -17,9 +17,7 @@ re-measured figures when ``data`` is passed, and keeps the source's card below.
 
 from __future__ import annotations
 
-import io
 import shutil
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,14 +37,13 @@ from model.bundle import (
 from model.ngram_model import WEIGHTS_FILE
 from model.onnx_export import WEIGHT_BLOCK, ffn_down_projections, store_weights_int8
 from model.policy import Policy
+from train.baseline import write_npz
 from train.release import CARD_FILE, headline_table, release_size_mb
 
 #: The manifest field a shrunk release carries (and a release to shrink must not).
 STORAGE_FIELD = "weight_storage"
 #: The manifest field of a cascade composed by `feedguard model cascade` (``train.cascade``): its sources.
 COMPOSED_FIELD = "composed_from"
-#: A fixed timestamp for the rewritten npz members, so a rerun writes the same bytes.
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def store_ngram_weights_float32(path: Path) -> Path:
@@ -55,21 +52,14 @@ def store_ngram_weights_float32(path: Path) -> Path:
     The scoring path multiplies them into float64 features and returns float32 logits, so the
     rounding moves a logit by about 1e-7 of its size; the file halves.
     """
-    path = Path(path)
     with np.load(path, allow_pickle=False) as arrays:
-        stored = {name: arrays[name] for name in arrays.files}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in sorted(stored):
-            array = stored[name]
-            if np.issubdtype(array.dtype, np.floating):
-                array = array.astype(np.float32)
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
-            entry = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            archive.writestr(entry, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
-    path.write_bytes(buffer.getvalue())
-    return path
+        stored = {
+            name: arrays[name].astype(np.float32)
+            if np.issubdtype(arrays[name].dtype, np.floating)
+            else arrays[name]
+            for name in arrays.files
+        }
+    return write_npz(path, stored)
 
 
 def _check_paths(source: Path, out: Path, manifest: Mapping[str, Any]) -> None:
