@@ -216,7 +216,7 @@ class PostTokenizer:
         directory.mkdir(parents=True, exist_ok=True)
         tok_path = directory / TOKENIZER_FILE
         map_path = directory / CHAR_MAP_FILE
-        self._tok.save(str(tok_path))
+        self._tok.save(str(tok_path), pretty=False)  # indented, the file is twice the size (1.2 MB)
         payload = {
             "format": _FORMAT,
             "doc": "XLM-R per-character normalization applied with str.translate before tokenizer.json.",

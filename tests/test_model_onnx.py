@@ -30,6 +30,7 @@ from model.onnx_export import (
     share_initializers,
     static_quantized_nodes,
     store_weights_int8,
+    store_word_embeddings_4bit,
 )
 from model.text_classifier import TextClassifierModule, TorchTextClassifier, student_from_teacher
 from model.tokenizer import PostTokenizer
@@ -348,6 +349,49 @@ def test_int8_weight_storage_refuses_what_it_cannot_round(onnx_paths, tmp_path):
     with pytest.raises(ValueError, match="is not a MatMul with a stored weight"):
         store_weights_int8(stored, [attention])
     assert stored.read_bytes() == onnx_paths[1].read_bytes()  # a refusal leaves the file as it was
+
+
+def test_a_4bit_word_table_is_smaller_folds_back_to_its_rounded_values_and_scores_nearly_the_same(
+    tokenizer_and_keep, onnx_paths, tmp_path
+):
+    int8 = onnx_paths[1]
+    stored = tmp_path / "model.4bit.onnx"
+    stored.write_bytes(int8.read_bytes())
+    fused = next(n for n in onnx.load(str(int8)).graph.node if n.op_type == "QEmbedLayerNormalization")
+    before = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(int8)).graph.initializer}
+    table = (before[fused.input[2]].astype(np.float32) - float(before[fused.input[13]])) * float(
+        before[fused.input[8]]
+    )
+    store_word_embeddings_4bit(stored)
+    model = onnx.load(str(stored))
+    assert [n.op_type for n in model.graph.node].count("EmbedLayerNormalization") == 1
+    assert "QEmbedLayerNormalization" not in {n.op_type for n in model.graph.node}
+    assert int8.stat().st_size - stored.stat().st_size > 0.3 * table.size  # 1 byte per value -> 1/2 + scales
+    assert {p.key: p.value for p in model.metadata_props}["word_embeddings"].startswith("4-bit, blocks of 32")
+    # onnxruntime folds the unpacking into one float32 table, each value within half its block's step.
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(tmp_path / "folded.onnx")
+    ort.InferenceSession(str(stored), options, providers=["CPUExecutionProvider"])
+    folded = onnx.load(str(tmp_path / "folded.onnx"))
+    embed = next(n for n in folded.graph.node if n.op_type == "EmbedLayerNormalization")
+    rounded = numpy_helper.to_array(next(i for i in folded.graph.initializer if i.name == embed.input[2]))
+    blocks = table.reshape(table.shape[0], -1, 32)
+    step = np.repeat((blocks.max(axis=2) - blocks.min(axis=2)) / 15, 32, axis=1)
+    assert rounded.shape == table.shape and np.all(
+        np.abs(rounded - table) <= step / 2 + 2e-3 * np.abs(table) + 1e-6
+    )
+    assert not np.array_equal(rounded, table)
+    tok, _ = tokenizer_and_keep
+    ref = OnnxTextClassifier(int8, tok, max_length=64).predict_proba(POSTS)
+    got = OnnxTextClassifier(stored, tok, max_length=64).predict_proba(POSTS)
+    assert float(((ref >= 0.5) == (got >= 0.5)).mean()) >= 0.9 and float(np.abs(ref - got).max()) < 0.2
+    with pytest.raises(ValueError, match="has 0 QEmbedLayerNormalization nodes"):
+        store_word_embeddings_4bit(stored)  # already 4-bit
+    with pytest.raises(
+        ValueError, match="'block' parameter of store_word_embeddings_4bit must be an even number"
+    ):
+        store_word_embeddings_4bit(stored, block=3)
 
 
 def test_export_and_quantize_reject_bad_input(student, tmp_path):

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from support.release_fixtures import PAIRED, PAIRED_Y, blended_release
 from typer.testing import CliRunner
@@ -28,6 +29,7 @@ from model.text_cascade import CascadeTextClassifier, escalated
 from train.baseline import NgramBaseline
 from train.calibrate import CalibrationConfig, build_policy, load_default_rules
 from train.cascade import (
+    EMBEDDING_STORAGE_FIELD,
     FAST_MODEL_FILE,
     SLOW_MODEL_FILE,
     calibration_config_of,
@@ -197,6 +199,31 @@ def test_the_policy_settings_are_the_slow_release_s() -> None:
     )
 
 
+def test_a_cascade_with_a_4bit_word_table_says_so_and_scores_nearly_as_the_8bit_one(sources, tmp_path):
+    fast, slow = sources
+    lower, upper = _widest(fast)
+    args = {
+        "lower": lower,
+        "upper": upper,
+        "selection": _selection(),
+        "command": "feedguard model cascade ...",
+    }
+    compose_cascade(fast, slow, tmp_path / "eight", **args)
+    compose_cascade(fast, slow, tmp_path / "four", embedding_bits=4, **args)
+    manifest = read_manifest(tmp_path / "four")
+    assert manifest[EMBEDDING_STORAGE_FIELD].startswith("4-bit, blocks of 32")
+    assert EMBEDDING_STORAGE_FIELD not in read_manifest(tmp_path / "eight")
+    for name in (FAST_MODEL_FILE, SLOW_MODEL_FILE):
+        ops = {n.op_type for n in onnx.load(str(tmp_path / "four" / name)).graph.node}
+        assert "EmbedLayerNormalization" in ops and "QEmbedLayerNormalization" not in ops
+    assert "stored 4-bit, blocks of 32" in (tmp_path / "four" / CARD_FILE).read_text(encoding="utf-8")
+    eight = load_bundle(tmp_path / "eight", intra_op_threads=1).classifier.predict_proba(TEXTS)
+    four = load_bundle(tmp_path / "four", intra_op_threads=1).classifier.predict_proba(TEXTS)
+    assert float(((eight >= 0.5) == (four >= 0.5)).mean()) >= 0.9 and not np.array_equal(eight, four)
+    with pytest.raises(ValueError, match="'embedding_bits' parameter of compose_cascade must be 8 or 4"):
+        compose_cascade(fast, slow, tmp_path / "six", embedding_bits=6, **args)
+
+
 def test_sources_that_cannot_share_one_tokenizer_or_n_gram_are_refused_and_nothing_is_left(sources, tmp_path):
     fast, slow = sources
     out = tmp_path / "out"
@@ -222,6 +249,15 @@ def test_sources_that_cannot_share_one_tokenizer_or_n_gram_are_refused_and_nothi
         fast, slow, tmp_path / "composed", lower=3.0, upper=1.0, selection=_selection()
     )
     assert composed["size_mb"] > 0
+    # One tokenizer written indented (as releases before r21 were) and compact is still one tokenizer.
+    indented = shutil.copytree(slow, tmp_path / "indented")
+    spec = json.loads((slow / "tokenizer.json").read_text(encoding="utf-8"))
+    (indented / "tokenizer.json").write_text(json.dumps(spec, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_manifest(indented, **{k: v for k, v in manifest.items() if k not in ("files", "format", "labels")})
+    compose_cascade(fast, indented, tmp_path / "from-indented", lower=3.0, upper=1.0, selection=_selection())
+    assert (tmp_path / "from-indented" / "tokenizer.json").read_bytes() == (
+        slow / "tokenizer.json"
+    ).read_bytes()
     refused("already a cascade", slow=tmp_path / "composed")
     with pytest.raises(ValueError, match="is a cascade composed of two releases"):
         shrink_release(tmp_path / "composed", tmp_path / "shrunk")
@@ -249,6 +285,7 @@ def test_the_command_line_says_in_one_line_what_to_fix(sources, tmp_path):
             ["--data", str(data), "--bench-work", str(tmp_path)],
             "--bench-work must be a release build's work dir",
         ),
+        (["--data", str(data), "--embedding-bits", "6"], "--embedding-bits must be 8"),
     ]
     for extra, message in cases:
         outcome = runner.invoke(model_app, base + extra)

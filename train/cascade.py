@@ -21,6 +21,7 @@ weight both hold byte for byte (the word-embedding table, in r20) is stored once
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from collections.abc import Mapping, Sequence
@@ -43,10 +44,10 @@ from model.bundle import (
 )
 from model.labels import LABELS
 from model.ngram_model import NgramModel
-from model.onnx_export import share_initializers
+from model.onnx_export import EMBEDDING_BLOCK, share_initializers, store_word_embeddings_4bit
 from model.policy import Policy
 from model.text_cascade import escalated
-from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE
+from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
 from train.baseline import NgramBaseline
 from train.calibrate import CalibrationConfig, build_policy
 from train.release import CARD_FILE, release_size_mb
@@ -61,6 +62,10 @@ from train.shrink import (
 )
 
 FAST_MODEL_FILE, SLOW_MODEL_FILE, POLICY_FILE = "model.onnx", "escalation.onnx", "policy.json"
+#: The smallest tensor worth storing once for both models (the 4-bit table's per-block scales are 0.45 MB).
+SHARE_MIN_BYTES = 64 << 10
+#: Manifest field saying how the word-embedding table is stored when not as the sources stored it.
+EMBEDDING_STORAGE_FIELD = "embedding_storage"
 #: How far apart the two sources' n-gram weights may be and still count as one model (float32 vs
 #: float64 storage of the same fit differ by about 1e-7).
 NGRAM_TOLERANCE = 1e-5
@@ -129,6 +134,10 @@ def _same_ngram(fast: Path, slow: Path) -> bool:
     )
 
 
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def check_sources(
     fast: Path, slow: Path, fast_manifest: Mapping[str, Any], slow_manifest: Mapping[str, Any]
 ) -> None:
@@ -138,8 +147,11 @@ def check_sources(
             raise ValueError(f"{where} is already a cascade; compose two single-model releases.")
     if fast.resolve() == slow.resolve():
         raise ValueError("--fast and --slow are the same release; a cascade needs two.")
-    for name in (TOKENIZER_FILE, CHAR_MAP_FILE):
-        if fast_manifest["files"][name] != slow_manifest["files"][name]:
+    for name in (
+        TOKENIZER_FILE,
+        CHAR_MAP_FILE,
+    ):  # parsed: an indented and a compact file can hold one tokenizer
+        if _json(fast / name) != _json(slow / name):
             raise ValueError(
                 f"--fast and --slow have different {name} files; a cascade tokenizes and normalizes each post once,"
                 " so both releases must come from one vocabulary."
@@ -171,8 +183,7 @@ def _assemble(
     partial.mkdir(parents=True)
     shutil.copy2(fast / fast_m["model_file"], partial / FAST_MODEL_FILE)
     shutil.copy2(slow / slow_m["model_file"], partial / SLOW_MODEL_FILE)
-    for name in (TOKENIZER_FILE, CHAR_MAP_FILE):
-        shutil.copy2(slow / name, partial / name)
+    PostTokenizer.load(slow).save(partial)  # re-saved, not copied: releases before r21 wrote it indented
     ngram_source = slow / slow_m[NGRAM_DIR_FIELD] if NGRAM_DIR_FIELD in slow_m else None
     if ngram_source is None and NGRAM_DIR_FIELD in fast_m:
         ngram_source = fast / fast_m[NGRAM_DIR_FIELD]
@@ -189,6 +200,7 @@ def compose_cascade(
     lower: float,
     upper: float,
     selection: Mapping[str, Any],
+    embedding_bits: int = 8,
     splits: Mapping[str, Any] | None = None,
     bench_texts: Sequence[str] = (),
     bench_work: Path | None = None,
@@ -206,6 +218,10 @@ def compose_cascade(
     PyTorch teacher beside them, for the speed-up column). Nothing is left at ``out`` on failure.
     """
     fast, slow, out = Path(fast), Path(slow), Path(out)
+    if embedding_bits not in (4, 8):
+        raise ValueError(
+            f"The 'embedding_bits' parameter of compose_cascade must be 8 or 4; got {embedding_bits!r}."
+        )
     fast_m, slow_m = read_manifest(fast), read_manifest(slow)  # hash-checked
     check_sources(fast, slow, fast_m, slow_m)
     check_out_folder(out, [fast, slow])
@@ -221,9 +237,11 @@ def compose_cascade(
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         _assemble(partial, fast, slow, fast_m, slow_m)
-        shared = share_initializers(
-            [partial / FAST_MODEL_FILE, partial / SLOW_MODEL_FILE], SHARED_WEIGHTS_FILE
-        )
+        models = [partial / FAST_MODEL_FILE, partial / SLOW_MODEL_FILE]
+        if embedding_bits == 4:
+            for model in models:
+                store_word_embeddings_4bit(model)
+        shared = share_initializers(models, SHARED_WEIGHTS_FILE, min_bytes=SHARE_MIN_BYTES)
         fields: dict[str, Any] = {
             key: slow_m[key]
             for key in ("base_model", "data_manifest_hash", "data_code_version", "seed")
@@ -250,6 +268,8 @@ def compose_cascade(
         }
         if shared:
             fields[SHARED_WEIGHTS_FIELD] = SHARED_WEIGHTS_FILE
+        if embedding_bits == 4:
+            fields[EMBEDDING_STORAGE_FIELD] = f"4-bit, blocks of {EMBEDDING_BLOCK} per row (both models)"
         fields[COMPOSED_FIELD] = {
             "fast": _source_record(fast, fast_m),
             "slow": _source_record(slow, slow_m),
@@ -315,12 +335,18 @@ def _cards(fast: Path, slow: Path) -> dict[str, str]:
 
 
 def _shared_note(fields: Mapping[str, Any]) -> str:
-    if SHARED_WEIGHTS_FIELD not in fields:
-        return ""
-    return (
-        f", and the weights both models hold byte for byte (the word-embedding table) are stored once, in"
-        f" `{fields[SHARED_WEIGHTS_FIELD]}`, which both ONNX files read as external data"
-    )
+    note = ""
+    if SHARED_WEIGHTS_FIELD in fields:
+        note += (
+            ", and the weights both models hold byte for byte (the word-embedding table) are stored once, in"
+            f" `{fields[SHARED_WEIGHTS_FIELD]}`, which both ONNX files read as external data"
+        )
+    if EMBEDDING_STORAGE_FIELD in fields:
+        note += (
+            f"; the word-embedding table is stored {fields[EMBEDDING_STORAGE_FIELD]}, not in the sources' 8 bits,"
+            " so both models score from a rounded table and the figures below are this release's own"
+        )
+    return note
 
 
 def render_card(

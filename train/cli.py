@@ -650,6 +650,13 @@ def cascade(
             help="How far above a fast 'label' cut, in calibrated log-odds, a post still escalates."
         ),
     ] = 1.0,
+    embedding_bits: Annotated[
+        int,
+        typer.Option(
+            help="Bits per value of the word-embedding table both models read: 8 as the sources store it,"
+            " or 4 (blocks of 32 per row; 2.7 MB less, the table rounded)."
+        ),
+    ] = 8,
     threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: all cores).")] = None,
     bench_posts: Annotated[
         int,
@@ -686,10 +693,14 @@ def cascade(
     _check_card_timing(threads, bench_posts)
     if bench_work is not None and not (bench_work / "tokenizer").is_dir():
         _fail(f"--bench-work must be a release build's work dir (WORK/tokenizer); got {str(bench_work)!r}.")
+    if embedding_bits not in (4, 8):
+        _fail(f"--embedding-bits must be 8 (as the sources store the table) or 4; got {embedding_bits}.")
     command = f"feedguard model cascade --fast {fast} --slow {slow} --data {data} --out {out}" + (
         f" --threshold-posts {threshold_posts}" if threshold_posts else ""
     )
     command += f" --lower {lower:g} --upper {upper:g}"
+    if embedding_bits != 8:
+        command += f" --embedding-bits {embedding_bits}"
     if bench_posts != CARD_BENCH_POSTS:
         command += f" --bench-posts {bench_posts}"
     if bench_work is not None and bench_posts:
@@ -710,6 +721,7 @@ def cascade(
             out,
             lower=lower,
             upper=upper,
+            embedding_bits=embedding_bits,
             selection=selection,
             splits=splits,
             bench_texts=_card_bench_texts(splits, bench_posts),
