@@ -352,9 +352,9 @@ SHARED_ALIGNMENT = 4096
 def share_initializers(paths: Sequence[Path], shared_file: str, *, min_bytes: int = 1 << 20) -> list[str]:
     """Move the initializers every model in ``paths`` holds byte for byte into one file, in place.
 
-    Why: a cascade ships two models cut from one fine-tuned encoder, and in release r20 both carry
-    the same quantized word-embedding table (7.3 MB over 18,909 pieces), so the release held it
-    twice. Each model now points at ``shared_file`` (ONNX external data, beside the models) for
+    Why: a cascade ships two models that both carry the same quantized word-embedding table (7.3 MB
+    over 18,909 pieces in r20: every build trains with the word embeddings frozen), so the release
+    held it twice. Each model now points at ``shared_file`` (ONNX external data, beside the models) for
     those tensors; onnxruntime reads the same bytes, so scores do not move. Only tensors of at
     least ``min_bytes`` are moved. Returns their names (none: the files are untouched).
     """
