@@ -30,6 +30,8 @@ LEGACY_VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
 #: The npz member holding the vocabulary: n-gram ``i`` is feature ``i``.
 TERMS_ARRAY = "terms"
+#: Present only when some n-gram ends in NUL (a post held one), which a numpy string array drops.
+TERM_LENGTHS_ARRAY = "term_lengths"
 #: The files every saved model has, all of which a release must hash.
 NGRAM_FILES = (META_FILE, WEIGHTS_FILE)
 
@@ -126,7 +128,11 @@ class NgramModel:
         with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
             model.idf_, model.coef_, model.intercept_ = arrays["idf"], arrays["coef"], arrays["intercept"]
             if meta["format"] == NGRAM_FORMAT:
-                model.vocabulary_ = {term: i for i, term in enumerate(arrays[TERMS_ARRAY].tolist())}
+                terms = arrays[TERMS_ARRAY].tolist()
+                if TERM_LENGTHS_ARRAY in arrays.files:
+                    lengths = arrays[TERM_LENGTHS_ARRAY].tolist()
+                    terms = [t + "\x00" * (n - len(t)) for t, n in zip(terms, lengths, strict=True)]
+                model.vocabulary_ = {term: i for i, term in enumerate(terms)}
         if meta["format"] == LEGACY_NGRAM_FORMAT:
             model.vocabulary_ = json.loads((directory / LEGACY_VOCABULARY_FILE).read_text(encoding="utf-8"))
         return model

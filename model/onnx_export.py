@@ -448,7 +448,8 @@ def store_word_embeddings_4bit(path: Path, *, block: int = EMBEDDING_BLOCK) -> P
     packed = levels[:, 0::2] | (levels[:, 1::2] << 4)  # even positions in the low nibble
     name = "word_embeddings_4bit"
     used_elsewhere = {n for other in graph.node if other is not node for n in other.input}
-    dropped = {node.input[first] for first in _QEMBED_GROUPS} - used_elsewhere
+    small_tables = {node.input[first + j] for first in _QEMBED_GROUPS for j in range(1, _QEMBED_TABLES)}
+    dropped = {node.input[first] for first in _QEMBED_GROUPS} - used_elsewhere - small_tables
     kept = [init for init in graph.initializer if init.name not in dropped]
     del graph.initializer[:]
     graph.initializer.extend(kept)

@@ -101,3 +101,12 @@ def test_a_saved_model_is_two_files_written_the_same_each_time_and_a_format_1_fo
     )
     with pytest.raises(ValueError, match="is not an n-gram model"):
         NgramBaseline.load(legacy)
+
+
+def test_an_n_gram_ending_in_nul_survives_saving(tmp_path: Path) -> None:
+    texts = [t + ("\x00" if i % 2 else "") for i, t in enumerate(TEXTS)]  # a post may carry a NUL
+    model = NgramBaseline().fit(texts, labels_to_matrix(LABELS_PER_TEXT))
+    assert any(term.endswith("\x00") for term in model.vocabulary_)
+    again = NgramBaseline.load(model.save(tmp_path / "b"))
+    assert again.vocabulary_ == model.vocabulary_
+    np.testing.assert_array_equal(again.decision_function(texts), model.decision_function(texts))

@@ -24,6 +24,7 @@ from model.ngram_model import (
     LEGACY_VOCABULARY_FILE,
     META_FILE,
     NGRAM_FORMAT,
+    TERM_LENGTHS_ARRAY,
     TERMS_ARRAY,
     WEIGHTS_FILE,
     NgramModel,
@@ -80,22 +81,18 @@ class NgramBaseline(NgramModel):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         terms = self.terms()
-        if any("\x00" in term for term in terms):
-            raise ValueError(
-                "An n-gram holds a NUL character, which a numpy string array cannot store; normalize it out."
-            )
+        arrays = {
+            TERMS_ARRAY: np.array(terms),
+            "idf": self.idf_,
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+        }
+        if any(term.endswith("\x00") for term in terms):  # a numpy string array drops trailing NULs
+            arrays[TERM_LENGTHS_ARRAY] = np.array([len(term) for term in terms], dtype=np.int32)
         meta = {"format": NGRAM_FORMAT, "labels": list(LABELS), "config": self.config.__dict__}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         (directory / LEGACY_VOCABULARY_FILE).unlink(missing_ok=True)
-        write_npz(
-            directory / WEIGHTS_FILE,
-            {
-                TERMS_ARRAY: np.array(terms),
-                "idf": self.idf_,
-                "coef": self.coef_,
-                "intercept": self.intercept_,
-            },
-        )
+        write_npz(directory / WEIGHTS_FILE, arrays)
         return directory
 
 

@@ -147,10 +147,8 @@ def check_sources(
             raise ValueError(f"{where} is already a cascade; compose two single-model releases.")
     if fast.resolve() == slow.resolve():
         raise ValueError("--fast and --slow are the same release; a cascade needs two.")
-    for name in (
-        TOKENIZER_FILE,
-        CHAR_MAP_FILE,
-    ):  # parsed: an indented and a compact file can hold one tokenizer
+    # Compared parsed: an indented and a compact file can hold one tokenizer.
+    for name in (TOKENIZER_FILE, CHAR_MAP_FILE):
         if _json(fast / name) != _json(slow / name):
             raise ValueError(
                 f"--fast and --slow have different {name} files; a cascade tokenizes and normalizes each post once,"
