@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from eval.bench_text import bench_table
+from eval.bench_text import bench_table, wait_for_quiet
 from eval.text_metrics import (
     agreement,
     confusion,
@@ -207,6 +208,31 @@ def test_bench_table_lists_every_backend() -> None:
     assert "| ONNX INT8 student | 400 | 8.0 | 150 | 3.0 | 5.0 | 2.0 (n=6) | 4.0 (n=4) |" in table
     # A result from before calls of 32 were timed shows a dash there, not a made-up figure.
     assert "| PyTorch FP32 teacher | 50 | 1.0 | – | 40.0 | 60.0 | 30.0 (n=6) | – |" in table
+    assert "load average" not in table
+    result["load_average"] = {"before": 0.4, "after": 2.1, "cores": 2, "waited_s": 42.0, "quiet_below": 0.5}
+    assert "Timing began once the load was under 0.5 (42 s of waiting)." in bench_table(result)
+
+
+def test_a_timing_run_can_wait_for_a_quiet_machine_and_says_when_it_never_came() -> None:
+    assert wait_for_quiet(1e9, 0.0) < 1.0  # any machine is under a billion: no wait
+    with pytest.raises(ValueError, match="positive load bound"):
+        wait_for_quiet(0.0, 10.0)
+    if os.getloadavg()[0] < 1e-9:
+        pytest.skip("the load average reads exactly 0 here, so no bound is unmet")
+    with pytest.raises(TimeoutError, match="stayed at or above 1e-09 for 0 s"):
+        wait_for_quiet(1e-9, 0.0)
+
+
+def test_the_timing_command_refuses_a_bad_quiet_bound_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from eval.bench_text import app
+
+    outcome = CliRunner().invoke(
+        app, ["--data", str(tmp_path), "--release", str(tmp_path), "--quiet-below", "0"]
+    )
+    assert outcome.exit_code == 2
+    assert "--quiet-below must be > 0" in outcome.output and len(outcome.output.strip().splitlines()) == 1
 
 
 def test_a_label_without_positives_shows_no_precision_recall_or_f1() -> None:
