@@ -237,11 +237,14 @@ def run_text_bench(
     single_posts: int | None = None,
     threads: int | None = None,
     releases: Mapping[str, Path] | None = None,
+    quiet_below: float | None = None,
+    quiet_wait: float = 600.0,
 ) -> dict[str, Any]:
     """Measure every backend of ``work`` and every folder in ``releases`` (row name -> folder) on ``texts``.
 
     Returns a JSON-able dict (see :func:`bench_table`); without ``work`` there is no PyTorch
-    teacher to divide by, so the speed-up column stays empty.
+    teacher to divide by, so the speed-up column stays empty. With ``quiet_below``, timing starts
+    only once the load average is under it (:func:`wait_for_quiet`; TimeoutError after ``quiet_wait`` s).
     """
     import os
 
@@ -257,6 +260,7 @@ def run_text_bench(
         raise ValueError("run_text_bench needs a build's 'work' dir, 'releases', or both.")
     # Every backend gets the same threads: all cores unless told (a training run may have left torch on fewer).
     torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+    waited = wait_for_quiet(quiet_below, quiet_wait) if quiet_below is not None else None
     load_before = os.getloadavg()[0]
     tok = PostTokenizer.load(
         Path(work) / "tokenizer" if work is not None else Path(next(iter(releases.values())))
@@ -310,6 +314,8 @@ def run_text_bench(
         "after": round(os.getloadavg()[0], 2),
         "cores": os.cpu_count(),
     }
+    if waited is not None:
+        result["load_average"] |= {"waited_s": round(waited, 1), "quiet_below": quiet_below}
     ref = result["models"].get("PyTorch FP32 teacher", {}).get("posts_per_s_batch32")
     for stats in result["models"].values():
         stats["speedup_vs_torch_teacher"] = stats["posts_per_s_batch32"] / ref if ref else None
@@ -419,13 +425,14 @@ def main(
         raise typer.Exit(2)
     try:
         test = load_eval_splits(data, ("test",))["test"]
-        waited = wait_for_quiet(quiet_below, quiet_wait) if quiet_below is not None else None
         result = run_text_bench(
             work,
             draw_posts(test.texts, posts, seed),
             max_length=max_length,
             threads=threads,
             releases={f"release {r} (as served)": r for r in release or ()},
+            quiet_below=quiet_below,
+            quiet_wait=quiet_wait,
         )
     except (FileNotFoundError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
@@ -433,8 +440,6 @@ def main(
     except TimeoutError as err:
         typer.echo(f"error: no timing run: {err}", err=True)
         raise typer.Exit(1) from None
-    if waited is not None:
-        result["load_average"] |= {"waited_s": round(waited, 1), "quiet_below": quiet_below}
     typer.echo(bench_table(result))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -281,6 +281,7 @@ def test_the_command_line_says_in_one_line_what_to_fix(sources, tmp_path):
         (["--data", str(data), "--upper", "25"], "--upper must be in (0, 20]"),
         (["--data", str(data), "--threads", "0"], "--threads must be >= 1"),
         (["--data", str(data), "--bench-posts", "-1"], "--bench-posts must be >= 0"),
+        (["--data", str(data), "--quiet-below", "0"], "--quiet-below must be > 0"),
         (
             ["--data", str(data), "--bench-work", str(tmp_path)],
             "--bench-work must be a release build's work dir",

@@ -85,7 +85,10 @@ def test_the_same_source_gives_the_same_bytes(source, tmp_path):
 def test_the_card_gives_figures_measured_on_both_releases_when_posts_are_passed(source, tmp_path):
     y = np.array([[1, 1, 1]] * len(SELLING) + [[0, 0, 0]] * len(ORDINARY), dtype=np.float32)
     splits = {"test": EvalSplit("test", POSTS, y), "real_normal": EvalSplit("real_normal", ORDINARY, y[4:])}
-    result = shrink_release(source, tmp_path / "shrunk", splits=splits, bench_texts=POSTS, threads=1)
+    result = shrink_release(
+        source, tmp_path / "shrunk", splits=splits, bench_texts=POSTS, threads=1, quiet_below=1e9
+    )
+    assert result["bench"]["load_average"]["quiet_below"] == 1e9  # any machine is that quiet: no wait
     figures = result["figures"]
     assert set(figures) == {"source", "release"} and set(figures["release"]) == {"test", "real_normal"}
     assert "difference" in figures["release"]["test"]["interval"]
@@ -102,6 +105,7 @@ def test_the_card_gives_figures_measured_on_both_releases_when_posts_are_passed(
     assert list(result["bench"]["models"]) == ["the source (as served)", "this release (as served)"]
     assert (
         "## Speed of these files and the source's, in one run" in card
+        and "Timing began once the load was under 1e+09" in card
         and "| this release (as served) |" in card
     )
 
@@ -148,6 +152,7 @@ def test_the_cli_writes_the_release_and_names_bad_input_in_one_line(source, tmp_
         (["--out", str(tmp_path / "cli")], "already a shrunk release"),
         (["--out", str(tmp_path / "x"), "--threads", "0"], "--threads must be >= 1"),
         (["--out", str(tmp_path / "x"), "--bench-posts", "-1"], "--bench-posts must be >= 0"),
+        (["--out", str(tmp_path / "x"), "--quiet-below", "-1"], "--quiet-below must be > 0"),
         (["--out", str(tmp_path / "x"), "--data", str(tmp_path)], "--data must be a dataset build"),
         (
             ["--out", str(tmp_path), "--release", str(source)],

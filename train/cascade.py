@@ -203,6 +203,7 @@ def compose_cascade(
     bench_texts: Sequence[str] = (),
     bench_work: Path | None = None,
     threads: int | None = None,
+    quiet_below: float | None = None,
     command: str = "",
     code_version: str = "unknown",
     chosen_on: Mapping[str, Any] | None = None,
@@ -314,6 +315,7 @@ def compose_cascade(
                 max_length=int(slow_m["max_length"]),
                 threads=threads,
                 releases={SLOW_ROW: slow, CASCADE_ROW: partial},
+                quiet_below=quiet_below,
             )
         (partial / CARD_FILE).write_text(
             render_card(result, fields, policy, _cards(fast, slow), command), encoding="utf-8"

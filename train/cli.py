@@ -551,11 +551,19 @@ def _echo_figures(result: dict, against: str) -> None:
 CARD_BENCH_POSTS = 512
 
 
-def _check_card_timing(threads: int | None, bench_posts: int) -> None:
+#: The card's timing run waits for a quiet machine this long at most (``--quiet-below``).
+CARD_QUIET_WAIT_S = 600.0
+
+
+def _check_card_timing(threads: int | None, bench_posts: int, quiet_below: float | None) -> str:
+    """Refuse bad timing options; return what the card's command line adds for them."""
     if threads is not None and threads < 1:
         _fail(f"--threads must be >= 1; got {threads}.")
     if bench_posts < 0:
         _fail(f"--bench-posts must be >= 0; got {bench_posts}.")
+    if quiet_below is not None and quiet_below <= 0:
+        _fail(f"--quiet-below must be > 0 (a 1-minute load average); got {quiet_below}.")
+    return f" --quiet-below {quiet_below:g}" if quiet_below is not None and bench_posts else ""
 
 
 def _card_bench_texts(splits: dict | None, bench_posts: int) -> list[str]:
@@ -584,6 +592,13 @@ def shrink(
     bench_posts: Annotated[
         int, typer.Option(help="Test posts of --data to time both releases on for the card (0: no timing).")
     ] = CARD_BENCH_POSTS,
+    quiet_below: Annotated[
+        float | None,
+        typer.Option(
+            help="Start the card's timing run only once the 1-minute load average is under this"
+            " (waits up to 10 minutes; default: at once)."
+        ),
+    ] = None,
 ) -> None:
     """Rewrite a release with its FFN down-projection weights stored INT8 and its n-gram weights float32.
 
@@ -597,10 +612,12 @@ def shrink(
     from train.shrink import shrink_release
 
     _check_data(data)
-    _check_card_timing(threads, bench_posts)
+    quiet = _check_card_timing(threads, bench_posts, quiet_below)
     command = f"feedguard model shrink --release {release} --out {out}" + (f" --data {data}" if data else "")
     if data and bench_posts != CARD_BENCH_POSTS:
         command += f" --bench-posts {bench_posts}"
+    if data:
+        command += quiet
     try:
         splits = load_eval_splits(data, SPLITS) if data is not None else None
         result = shrink_release(
@@ -609,11 +626,14 @@ def shrink(
             splits=splits,
             bench_texts=_card_bench_texts(splits, bench_posts),
             threads=threads,
+            quiet_below=quiet_below,
             command=command,
             code_version=code_version(),
         )
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
+    except TimeoutError as err:
+        _fail(f"no card timing: {err}")
     typer.echo(f"wrote {out}: {result['size_mb']:.1f} MB (the source {result['source_mb']:.1f} MB)")
     _echo_figures(result, "the source")
 
@@ -668,6 +688,13 @@ def cascade(
             help="A build's work dir whose PyTorch teacher is timed beside them, for the speed-up column."
         ),
     ] = None,
+    quiet_below: Annotated[
+        float | None,
+        typer.Option(
+            help="Start the card's timing run only once the 1-minute load average is under this"
+            " (waits up to 10 minutes; default: at once)."
+        ),
+    ] = None,
 ) -> None:
     """Compose two releases into a cascade: --fast on every post, --slow on the posts near a fast cut.
 
@@ -690,7 +717,7 @@ def cascade(
             _fail(
                 f"{name} must be in (0, 20] (calibrated log-odds; 1 is about p x2.7 from the cut); got {value}."
             )
-    _check_card_timing(threads, bench_posts)
+    quiet = _check_card_timing(threads, bench_posts, quiet_below)
     if bench_work is not None and not (bench_work / "tokenizer").is_dir():
         _fail(f"--bench-work must be a release build's work dir (WORK/tokenizer); got {str(bench_work)!r}.")
     if embedding_bits not in (4, 8):
@@ -705,6 +732,7 @@ def cascade(
         command += f" --bench-posts {bench_posts}"
     if bench_work is not None and bench_posts:
         command += f" --bench-work {bench_work}"
+    command += quiet
     try:
         splits = load_eval_splits(data, SPLITS)
         selection = {name: splits[name] for name in ("validation", "dev") if name in splits}
@@ -727,6 +755,7 @@ def cascade(
             bench_texts=_card_bench_texts(splits, bench_posts),
             bench_work=bench_work,
             threads=threads,
+            quiet_below=quiet_below,
             command=command,
             code_version=code_version(),
             chosen_on=chosen_on,
@@ -735,6 +764,8 @@ def cascade(
         _fail(f"--threshold-posts: {err}")
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
+    except TimeoutError as err:
+        _fail(f"no card timing: {err}")
     typer.echo(f"wrote {out}: {result['size_mb']:.1f} MB")
     typer.echo("escalated: " + ", ".join(f"{k} {v:.1%}" for k, v in result["escalated"].items()))
     _echo_figures(result, "the slow release")

@@ -113,6 +113,7 @@ def shrink_release(
     splits: Mapping[str, Any] | None = None,
     bench_texts: Sequence[str] = (),
     threads: int | None = None,
+    quiet_below: float | None = None,
     command: str = "",
     code_version: str = "unknown",
 ) -> dict[str, Any]:
@@ -167,6 +168,7 @@ def shrink_release(
                 max_length=int(manifest["max_length"]),
                 threads=threads,
                 releases={"the source (as served)": source, "this release (as served)": partial},
+                quiet_below=quiet_below,
             )
         source_card = source / CARD_FILE
         (partial / CARD_FILE).write_text(
