@@ -551,8 +551,14 @@ def _echo_figures(result: dict, against: str) -> None:
 CARD_BENCH_POSTS = 512
 
 
-#: The card's timing run waits for a quiet machine this long at most (``--quiet-below``).
-CARD_QUIET_WAIT_S = 600.0
+#: `shrink`'s and `cascade`'s --quiet-below (the wait is eval.bench_text's, 10 minutes at most).
+QuietBelow = Annotated[
+    float | None,
+    typer.Option(
+        help="Start the card's timing run only once the 1-minute load average is under this"
+        " (waits up to 10 minutes; default: at once)."
+    ),
+]
 
 
 def _check_card_timing(threads: int | None, bench_posts: int, quiet_below: float | None) -> str:
@@ -592,13 +598,7 @@ def shrink(
     bench_posts: Annotated[
         int, typer.Option(help="Test posts of --data to time both releases on for the card (0: no timing).")
     ] = CARD_BENCH_POSTS,
-    quiet_below: Annotated[
-        float | None,
-        typer.Option(
-            help="Start the card's timing run only once the 1-minute load average is under this"
-            " (waits up to 10 minutes; default: at once)."
-        ),
-    ] = None,
+    quiet_below: QuietBelow = None,
 ) -> None:
     """Rewrite a release with its FFN down-projection weights stored INT8 and its n-gram weights float32.
 
@@ -688,13 +688,7 @@ def cascade(
             help="A build's work dir whose PyTorch teacher is timed beside them, for the speed-up column."
         ),
     ] = None,
-    quiet_below: Annotated[
-        float | None,
-        typer.Option(
-            help="Start the card's timing run only once the 1-minute load average is under this"
-            " (waits up to 10 minutes; default: at once)."
-        ),
-    ] = None,
+    quiet_below: QuietBelow = None,
 ) -> None:
     """Compose two releases into a cascade: --fast on every post, --slow on the posts near a fast cut.
 
