@@ -28,18 +28,17 @@ def compare_releases(
     from model.policy import Policy
 
     outcome: dict[str, Any] = {"posts": len(texts)}
-    labels = []
-    logits = []
+    logits, decided = [], []
     for directory in (first, second):
         bundle = load_bundle(Path(directory), intra_op_threads=threads)
         scores = bundle.classifier.logits(texts)
         policy = Policy.load(bundle.policy_path)
         logits.append(scores)
         decisions = policy.decide_many(policy.calibrate(scores, kind="logits"))
-        labels.append([(d.action, d.labels_over) for d in decisions])
+        decided.append([(d.action, d.labels_over) for d in decisions])
     outcome["identical"] = bool(np.array_equal(logits[0], logits[1]))
     outcome["max_abs_logit_gap"] = float(np.abs(logits[0] - logits[1]).max()) if texts else 0.0
-    outcome["posts_decided_otherwise"] = sum(a != b for a, b in zip(labels[0], labels[1], strict=True))
+    outcome["posts_decided_otherwise"] = sum(a != b for a, b in zip(decided[0], decided[1], strict=True))
     return outcome
 
 

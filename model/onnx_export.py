@@ -342,7 +342,7 @@ def store_weights_int8(path: Path, nodes: Sequence[str], *, block: int = WEIGHT_
 
 
 def _same_tensor(a: onnx.TensorProto, b: onnx.TensorProto) -> bool:
-    return (a.name, a.data_type, list(a.dims), a.raw_data) == (b.name, b.data_type, list(b.dims), b.raw_data)
+    return (a.data_type, list(a.dims), a.raw_data) == (b.data_type, list(b.dims), b.raw_data)
 
 
 #: Offsets in a shared weights file are multiples of this, so onnxruntime can map the tensors from disk.
@@ -368,12 +368,13 @@ def share_initializers(paths: Sequence[Path], shared_file: str, *, min_bytes: in
             f"The 'shared_file' parameter of share_initializers must be a bare file name; got {shared_file!r}."
         )
     models = [onnx.load(str(p)) for p in paths]
-    first = {init.name: init for init in models[0].graph.initializer}
+    by_name = [{init.name: init for init in model.graph.initializer} for model in models]
+    first = by_name[0]
     names = [
         name
         for name, init in first.items()
         if len(init.raw_data) >= min_bytes
-        and all(any(_same_tensor(init, other) for other in model.graph.initializer) for model in models[1:])
+        and all(name in other and _same_tensor(init, other[name]) for other in by_name[1:])
     ]
     if not names:
         return []
@@ -383,13 +384,12 @@ def share_initializers(paths: Sequence[Path], shared_file: str, *, min_bytes: in
             handle.write(b"\0" * (-handle.tell() % SHARED_ALIGNMENT))
             placed[name] = (handle.tell(), len(first[name].raw_data))
             handle.write(first[name].raw_data)
-    for path, model in zip(paths, models, strict=True):
-        for init in model.graph.initializer:
-            if init.name in placed:
-                offset, length = placed[init.name]
-                onnx.external_data_helper.set_external_data(init, shared_file, offset, length)
-                init.data_location = onnx.TensorProto.EXTERNAL
-                init.ClearField("raw_data")
+    for path, model, initializers in zip(paths, models, by_name, strict=True):
+        for name, (offset, length) in placed.items():
+            init = initializers[name]
+            onnx.external_data_helper.set_external_data(init, shared_file, offset, length)
+            init.data_location = onnx.TensorProto.EXTERNAL
+            init.ClearField("raw_data")
         onnx.save(model, str(path))
         onnx.checker.check_model(str(path))  # by path, so the shared file's references are checked too
     return names
