@@ -19,6 +19,7 @@ from typing import Any
 from model.labels import LABELS
 from model.ngram_model import NGRAM_FILES, NgramModel
 from model.onnx_classifier import OnnxTextClassifier
+from model.packed_weights import external_initializers, unpack_file, unpacked_name
 from model.text_cascade import CascadeTextClassifier, Route, check_band, check_window
 from model.text_ensemble import BlendedTextClassifier, check_ngram_weight
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
@@ -37,6 +38,7 @@ NGRAM_DIR_FIELD, NGRAM_WEIGHT_FIELD = "ngram_dir", "ngram_weight"
 ESCALATION_FIELD = "escalation"
 #: Optional field: a file of weights several of the release's ONNX models read as external data
 #: (``model.onnx_export.share_initializers``); a cascade stores the table both halves hold once.
+#: A name ending in ``.xz`` is that file packed (``model.packed_weights``), unpacked at load.
 SHARED_WEIGHTS_FIELD, SHARED_WEIGHTS_FILE = "shared_weights_file", "shared_weights.bin"
 ESCALATION_KEYS = ("model_file", "ngram_weight")
 ESCALATION_ROUTES = ("band", "window")
@@ -230,10 +232,19 @@ def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None =
     manifest = read_manifest(directory)
     tokenizer = PostTokenizer.load(directory)
     ngram = NgramModel.load(directory / manifest[NGRAM_DIR_FIELD]) if NGRAM_DIR_FIELD in manifest else None
+    shared = manifest.get(SHARED_WEIGHTS_FIELD)
+    location = unpacked_name(shared) if shared else None
+    unpacked = unpack_file(directory / shared) if location else b""
 
     def served(model_file: str, ngram_weight: float) -> OnnxTextClassifier | BlendedTextClassifier:
         encoder = OnnxTextClassifier(
-            directory / model_file, tokenizer, int(manifest["max_length"]), intra_op_threads=intra_op_threads
+            directory / model_file,
+            tokenizer,
+            int(manifest["max_length"]),
+            intra_op_threads=intra_op_threads,
+            external_initializers=(
+                external_initializers(directory / model_file, location, unpacked) if location else None
+            ),
         )
         return BlendedTextClassifier(encoder, ngram, ngram_weight) if ngram and ngram_weight else encoder
 

@@ -19,11 +19,13 @@ from model.bundle import (
     MANIFEST,
     NGRAM_WEIGHT_FIELD,
     SHARED_WEIGHTS_FIELD,
+    SHARED_WEIGHTS_FILE,
     load_bundle,
     read_manifest,
     write_manifest,
 )
 from model.labels import LABELS
+from model.packed_weights import PACKED_SUFFIX, unpack_file
 from model.policy import LabelCalibration, Policy
 from model.text_cascade import CascadeTextClassifier, escalated
 from train.baseline import NgramBaseline
@@ -178,6 +180,41 @@ def test_a_composed_cascade_routes_as_its_window_says_and_fits_its_policy_on_wha
     compose_cascade(fast, slow, again, lower=lower, upper=upper, selection=_selection())
     for name in ("model.onnx", "escalation.onnx", "policy.json", "ngram/weights.npz"):
         assert (again / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_a_table_both_sources_hold_is_stored_once_packed_and_scores_as_it_would_unpacked(tmp_path):
+    # One shape and seed, so both untrained encoders draw the same word table (2,222 pieces x 32: 71 KB).
+    fast = blended_release(tmp_path / "fast", layers=1, hidden=32, seed=13, weight=0.3, policy=_fast_policy())
+    slow = blended_release(tmp_path / "slow", layers=1, hidden=32, seed=13, weight=0.6)
+    out = tmp_path / "cascade"
+    lower, upper = _widest(fast)
+    result = compose_cascade(fast, slow, out, lower=lower, upper=upper, selection=_selection(), command="c")
+    manifest = read_manifest(out)
+    assert manifest[SHARED_WEIGHTS_FIELD] == SHARED_WEIGHTS_FILE + PACKED_SUFFIX
+    assert not (out / SHARED_WEIGHTS_FILE).exists() and (out / manifest[SHARED_WEIGHTS_FIELD]).is_file()
+    assert result["loaded_mb"] > result["size_mb"]
+    assert "xz-compressed, lossless" in (out / CARD_FILE).read_text(encoding="utf-8")
+
+    # The same release with the file unpacked on disk, as r21 shipped it, serves the same logits.
+    unpacked = shutil.copytree(out, tmp_path / "unpacked")
+    (unpacked / SHARED_WEIGHTS_FILE).write_bytes(unpack_file(unpacked / manifest[SHARED_WEIGHTS_FIELD]))
+    (unpacked / manifest[SHARED_WEIGHTS_FIELD]).unlink()
+    fields = {k: v for k, v in manifest.items() if k not in ("files", "format", "labels")}
+    write_manifest(unpacked, **fields | {SHARED_WEIGHTS_FIELD: SHARED_WEIGHTS_FILE})
+    np.testing.assert_array_equal(
+        load_bundle(out, intra_op_threads=1).classifier.logits(TEXTS),
+        load_bundle(unpacked, intra_op_threads=1).classifier.logits(TEXTS),
+    )
+
+    # A damaged packed file is refused by name even when the manifest was rewritten to match it.
+    damaged = shutil.copytree(out, tmp_path / "damaged")
+    packed = damaged / manifest[SHARED_WEIGHTS_FIELD]
+    data = bytearray(packed.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    packed.write_bytes(bytes(data))
+    write_manifest(damaged, **fields)
+    with pytest.raises(ValueError, match=r"shared_weights\.bin\.xz is not an intact xz file"):
+        load_bundle(damaged)
 
 
 def test_the_policy_settings_are_the_slow_release_s() -> None:

@@ -16,7 +16,8 @@ policy fitted on the cascade's logits as served over the selection posts (valida
 hand-written dev set and, when given, the threshold posts), with the slow release's calibration
 settings and fusion rules. Nothing is trained; the models compute as their sources do, and a
 weight both hold byte for byte (the word-embedding table, in r20) is stored once, in
-``shared_weights.bin`` (ONNX external data), so the cascade does not carry it twice.
+``shared_weights.bin`` (ONNX external data), so the cascade does not carry it twice, and that file
+is packed with xz (``shared_weights.bin.xz``, ``model.packed_weights``), unpacked in memory at load.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from model.bundle import (
 from model.labels import LABELS
 from model.ngram_model import NgramModel
 from model.onnx_export import EMBEDDING_BLOCK, share_initializers, store_word_embeddings_4bit
+from model.packed_weights import pack_file, unpack_file, unpacked_name
 from model.policy import Policy
 from model.text_cascade import escalated
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
@@ -241,6 +243,7 @@ def compose_cascade(
             for model in models:
                 store_word_embeddings_4bit(model)
         shared = share_initializers(models, SHARED_WEIGHTS_FILE, min_bytes=SHARE_MIN_BYTES)
+        shared_file = pack_file(partial / SHARED_WEIGHTS_FILE).name if shared else None
         fields: dict[str, Any] = {
             key: slow_m[key]
             for key in ("base_model", "data_manifest_hash", "data_code_version", "seed")
@@ -265,8 +268,8 @@ def compose_cascade(
             "model_role": slow_m.get("model_role", "?"),
             "encoder_layers": slow_m.get("encoder_layers", "?"),
         }
-        if shared:
-            fields[SHARED_WEIGHTS_FIELD] = SHARED_WEIGHTS_FILE
+        if shared_file:
+            fields[SHARED_WEIGHTS_FIELD] = shared_file
         if embedding_bits == 4:
             fields[EMBEDDING_STORAGE_FIELD] = f"4-bit, blocks of {EMBEDDING_BLOCK} per row (both models)"
         fields[COMPOSED_FIELD] = {
@@ -293,9 +296,11 @@ def compose_cascade(
         )
         policy.save(partial / POLICY_FILE)
         write_manifest(partial, **fields)
+        size_mb = release_size_mb(partial)
         result: dict[str, Any] = {
             "window": window,
-            "size_mb": release_size_mb(partial),
+            "size_mb": size_mb,
+            "loaded_mb": size_mb + unpacked_growth_mb(partial, fields),
             "escalated": {name: float(unsure.mean()) for name, (_, unsure) in scored.items()},
         }
         if splits:  # the loaded cascade reads the new policy file: Policy.load(bundle.policy_path)
@@ -334,6 +339,20 @@ def _cards(fast: Path, slow: Path) -> dict[str, str]:
     }
 
 
+def unpacked_growth_mb(directory: Path, fields: Mapping[str, Any]) -> float:
+    """How many MB the packed shared-weights file gains when unpacked at load (0 when nothing is packed)."""
+    shared = fields.get(SHARED_WEIGHTS_FIELD)
+    if not shared or not unpacked_name(shared):
+        return 0.0
+    packed = Path(directory) / shared
+    return (len(unpack_file(packed)) - packed.stat().st_size) / 1e6
+
+
+def _loaded_note(result: Mapping[str, Any]) -> str:
+    loaded = result.get("loaded_mb", result["size_mb"])
+    return f" ({loaded:.1f} MB once loaded)" if loaded > result["size_mb"] + 0.05 else ""
+
+
 def _shared_note(fields: Mapping[str, Any]) -> str:
     note = ""
     if SHARED_WEIGHTS_FIELD in fields:
@@ -341,6 +360,9 @@ def _shared_note(fields: Mapping[str, Any]) -> str:
             ", and the weights both models hold byte for byte (the word-embedding table) are stored once, in"
             f" `{fields[SHARED_WEIGHTS_FIELD]}`, which both ONNX files read as external data"
         )
+        if unpacked_name(fields[SHARED_WEIGHTS_FIELD]):
+            note += " (xz-compressed, lossless; unpacked in memory when the release loads)"
+
     if EMBEDDING_STORAGE_FIELD in fields:
         note += (
             f"; the word-embedding table is stored {fields[EMBEDDING_STORAGE_FIELD]}, not in the sources' 8 bits,"
@@ -383,7 +405,7 @@ def render_card(
         f" {', '.join(f'{n} ({c})' for n, c in policy.chosen_on.get('rows', {}).items())} posts, each source"
         " weighing the same, with the slow release's calibration settings and fusion rules."
         f" One tokenizer, normalizer table and n-gram model serve both{_shared_note(fields)}."
-        f" Release size {result['size_mb']:.1f} MB.",
+        f" Release size {result['size_mb']:.1f} MB on disk{_loaded_note(result)}.",
         "",
         "Escalation window in the fast model's blended logits (`manifest.json` → `escalation.window`):",
         "",

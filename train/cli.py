@@ -760,7 +760,7 @@ def cascade(
         _fail(str(err))
     except TimeoutError as err:
         _fail(f"no card timing: {err}")
-    typer.echo(f"wrote {out}: {result['size_mb']:.1f} MB")
+    typer.echo(f"wrote {out}: {result['size_mb']:.1f} MB on disk, {result['loaded_mb']:.1f} MB loaded")
     typer.echo("escalated: " + ", ".join(f"{k} {v:.1%}" for k, v in result["escalated"].items()))
     _echo_figures(result, "the slow release")
     bench = (result.get("bench") or {}).get("models", {})

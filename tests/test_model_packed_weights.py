@@ -1,0 +1,79 @@
+"""model.packed_weights: an external-data file packed with xz and read back from memory, losslessly."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnx.external_data_helper
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from model.onnx_classifier import OnnxTextClassifier
+from model.packed_weights import PACKED_SUFFIX, external_initializers, pack_file, unpack_file, unpacked_name
+
+
+def _gather_model(directory, table: np.ndarray, location: str) -> str:
+    """A one-node model (rows of ``table`` by index) whose table is external data in ``location``."""
+    init = numpy_helper.from_array(table, "table")
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["rows"])],
+        "g",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [None])],
+        [helper.make_tensor_value_info("rows", TensorProto.FLOAT, [None, table.shape[1]])],
+        [init],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = directory / "m.onnx"
+    (directory / location).write_bytes(b"\0" * 4096 + table.tobytes())
+    onnx.external_data_helper.set_external_data(model.graph.initializer[0], location, 4096, table.nbytes)
+    model.graph.initializer[0].data_location = TensorProto.EXTERNAL
+    model.graph.initializer[0].ClearField("raw_data")
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def test_packing_gives_every_byte_back_and_the_model_reads_it_from_memory(tmp_path):
+    table = np.random.default_rng(0).integers(-3, 4, size=(500, 16)).astype(np.float32)
+    model = _gather_model(tmp_path, table, "w.bin")
+    raw = (tmp_path / "w.bin").read_bytes()
+    packed = pack_file(tmp_path / "w.bin")
+    assert packed.name == "w.bin" + PACKED_SUFFIX and not (tmp_path / "w.bin").exists()
+    assert packed.stat().st_size < len(raw) and unpack_file(packed) == raw
+    assert (
+        unpacked_name(packed.name) == "w.bin"
+        and unpacked_name("w.bin") is None
+        and unpacked_name(".xz") is None
+    )
+
+    arrays = external_initializers(model, "w.bin", unpack_file(packed))
+    assert list(arrays) == ["table"]
+    np.testing.assert_array_equal(arrays["table"], table)
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    values = [ort.OrtValue.ortvalue_from_numpy(arrays["table"])]
+    options.add_external_initializers(["table"], values)
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(session.run(None, {"ids": np.array([3, 499])})[0], table[[3, 499]])
+    assert external_initializers(model, "other.bin", b"") == {}  # only what that file holds
+
+
+def test_bad_packed_files_and_short_data_are_refused_with_what_to_do(tmp_path):
+    table = np.ones((8, 4), dtype=np.float32)
+    model = _gather_model(tmp_path, table, "w.bin")
+    with pytest.raises(
+        ValueError, match=r"reads table as 128 bytes at offset 4096 of w\.bin, which holds 100 bytes"
+    ):
+        external_initializers(model, "w.bin", b"\0" * 100)
+    (tmp_path / "junk.xz").write_bytes(b"not xz at all")
+    with pytest.raises(ValueError, match=r"junk\.xz is not an intact xz file .*rebuild the release"):
+        unpack_file(tmp_path / "junk.xz")
+    with pytest.raises(ValueError, match="must not be packed already"):
+        pack_file(tmp_path / "junk.xz")
+
+
+def test_the_classifier_refuses_a_model_whose_external_file_is_neither_on_disk_nor_given(tmp_path):
+    model = _gather_model(tmp_path, np.ones((8, 4), dtype=np.float32), "w.bin")
+    (tmp_path / "w.bin").unlink()
+    with pytest.raises(Exception, match=r"w\.bin"):
+        OnnxTextClassifier(model, tokenizer=None)  # type: ignore[arg-type]
