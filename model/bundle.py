@@ -19,7 +19,7 @@ from typing import Any
 from model.labels import LABELS
 from model.ngram_model import NGRAM_FILES, NgramModel
 from model.onnx_classifier import OnnxTextClassifier
-from model.packed_weights import external_initializers, unpack_file, unpacked_name
+from model.packed_weights import unpack_file, unpacked_name
 from model.text_cascade import CascadeTextClassifier, Route, check_band, check_window
 from model.text_ensemble import BlendedTextClassifier, check_ngram_weight
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
@@ -234,7 +234,8 @@ def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None =
     ngram = NgramModel.load(directory / manifest[NGRAM_DIR_FIELD]) if NGRAM_DIR_FIELD in manifest else None
     shared = manifest.get(SHARED_WEIGHTS_FIELD)
     location = unpacked_name(shared) if shared else None
-    unpacked = unpack_file(directory / shared) if location else b""
+    # Freed once both sessions are made: onnxruntime copies what it reads.
+    external_files = {location: unpack_file(directory / shared)} if location else None
 
     def served(model_file: str, ngram_weight: float) -> OnnxTextClassifier | BlendedTextClassifier:
         encoder = OnnxTextClassifier(
@@ -242,9 +243,7 @@ def load_bundle(directory: Path = RELEASE_DIR, *, intra_op_threads: int | None =
             tokenizer,
             int(manifest["max_length"]),
             intra_op_threads=intra_op_threads,
-            external_initializers=(
-                external_initializers(directory / model_file, location, unpacked) if location else None
-            ),
+            external_files=external_files,
         )
         return BlendedTextClassifier(encoder, ngram, ngram_weight) if ngram and ngram_weight else encoder
 

@@ -40,10 +40,10 @@ class OnnxTextClassifier:
         *,
         intra_op_threads: int | None = None,
         batch_size: int = SCORING_BATCH,
-        external_initializers: Mapping[str, np.ndarray] | None = None,
+        external_files: Mapping[str, bytes] | None = None,
     ) -> None:
-        """``external_initializers``: tensors the model reads as external data, given from memory
-        (``model.packed_weights``) instead of from the file beside it."""
+        """``external_files``: the contents of external-data files the model reads, by the name it gives
+        them, for files not on disk beside it (``model.packed_weights``); onnxruntime copies what it needs."""
         onnx_path = Path(onnx_path)
         if not onnx_path.is_file():
             raise FileNotFoundError(f"{onnx_path} is missing; export the classifier with export_onnx first.")
@@ -60,13 +60,11 @@ class OnnxTextClassifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads is not None:
             options.intra_op_num_threads = intra_op_threads
-        # Both held for the session's life: onnxruntime reads the arrays' memory in place.
-        self.external_initializers_ = dict(external_initializers or {})
-        self.external_values_ = [
-            ort.OrtValue.ortvalue_from_numpy(a) for a in self.external_initializers_.values()
-        ]
-        if self.external_values_:
-            options.add_external_initializers(list(self.external_initializers_), self.external_values_)
+        if external_files:
+            names, contents = list(external_files), list(external_files.values())
+            options.add_external_initializers_from_files_in_memory(
+                names, contents, [len(c) for c in contents]
+            )
         self.session_ = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         meta = self.session_.get_modelmeta().custom_metadata_map
         vocab = int(meta.get("vocab_size", tokenizer.vocab_size))
