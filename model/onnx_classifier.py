@@ -65,7 +65,17 @@ class OnnxTextClassifier:
             options.add_external_initializers_from_files_in_memory(
                 names, contents, [len(c) for c in contents]
             )
-        self.session_ = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session_ = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own types; this one is a file the user can fix
+            if "External data path" not in str(err):
+                raise
+            raise FileNotFoundError(
+                f"{onnx_path} reads weights from an external-data file that is not beside it"
+                f" ({' '.join(str(err).split())}). A release"
+                " stores that file packed (shared_weights.bin.xz): load the release with model.bundle.load_bundle,"
+                " or unpack the file beside the model first (xz -dk shared_weights.bin.xz)."
+            ) from err
         meta = self.session_.get_modelmeta().custom_metadata_map
         vocab = int(meta.get("vocab_size", tokenizer.vocab_size))
         if vocab != tokenizer.vocab_size:

@@ -520,7 +520,10 @@ def calibrate(
     dev = load_dev_split()
     if dev is not None:
         parts.append(dev)
-    clf = OnnxTextClassifier(model, PostTokenizer.load(tokenizer), max_length)
+    try:
+        clf = OnnxTextClassifier(model, PostTokenizer.load(tokenizer), max_length)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
     logits = np.concatenate([clf.logits(p.texts) for p in parts])
     groups = [p.name for p in parts for _ in range(len(p))]
     policy = build_policy(
