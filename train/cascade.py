@@ -46,7 +46,7 @@ from model.bundle import (
 from model.labels import LABELS
 from model.ngram_model import NgramModel
 from model.onnx_export import EMBEDDING_BLOCK, share_initializers, store_word_embeddings_4bit
-from model.packed_weights import pack_file, unpack_file, unpacked_name
+from model.packed_weights import pack_file, unpacked_name
 from model.policy import Policy
 from model.text_cascade import escalated
 from model.tokenizer import CHAR_MAP_FILE, TOKENIZER_FILE, PostTokenizer
@@ -243,7 +243,11 @@ def compose_cascade(
             for model in models:
                 store_word_embeddings_4bit(model)
         shared = share_initializers(models, SHARED_WEIGHTS_FILE, min_bytes=SHARE_MIN_BYTES)
-        shared_file = pack_file(partial / SHARED_WEIGHTS_FILE).name if shared else None
+        shared_file, unpacked_growth_mb = None, 0.0
+        if shared:
+            raw_bytes = (partial / SHARED_WEIGHTS_FILE).stat().st_size
+            packed = pack_file(partial / SHARED_WEIGHTS_FILE)
+            shared_file, unpacked_growth_mb = packed.name, (raw_bytes - packed.stat().st_size) / 1e6
         fields: dict[str, Any] = {
             key: slow_m[key]
             for key in ("base_model", "data_manifest_hash", "data_code_version", "seed")
@@ -300,7 +304,7 @@ def compose_cascade(
         result: dict[str, Any] = {
             "window": window,
             "size_mb": size_mb,
-            "loaded_mb": size_mb + unpacked_growth_mb(partial, fields),
+            "loaded_mb": size_mb + unpacked_growth_mb,
             "escalated": {name: float(unsure.mean()) for name, (_, unsure) in scored.items()},
         }
         if splits:  # the loaded cascade reads the new policy file: Policy.load(bundle.policy_path)
@@ -339,17 +343,8 @@ def _cards(fast: Path, slow: Path) -> dict[str, str]:
     }
 
 
-def unpacked_growth_mb(directory: Path, fields: Mapping[str, Any]) -> float:
-    """How many MB the packed shared-weights file gains when unpacked at load (0 when nothing is packed)."""
-    shared = fields.get(SHARED_WEIGHTS_FIELD)
-    if not shared or not unpacked_name(shared):
-        return 0.0
-    packed = Path(directory) / shared
-    return (len(unpack_file(packed)) - packed.stat().st_size) / 1e6
-
-
 def _loaded_note(result: Mapping[str, Any]) -> str:
-    loaded = result.get("loaded_mb", result["size_mb"])
+    loaded = result["loaded_mb"]
     return f" ({loaded:.1f} MB once loaded)" if loaded > result["size_mb"] + 0.05 else ""
 
 
