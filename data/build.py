@@ -225,6 +225,7 @@ HANDWRITTEN_ROUNDS: tuple[Path, ...] = (
     HANDWRITTEN_DIR,
     HANDWRITTEN_DIR / "round2",
     HANDWRITTEN_DIR / "round3",
+    HANDWRITTEN_DIR / "round4",
 )
 
 

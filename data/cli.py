@@ -53,7 +53,7 @@ def build(
         typer.Option(
             help="How many rounds of hand-written posts --handwritten adds: 1 = the first four writers"
             " (data/handwritten/*.jsonl, r13's data), 2 = also data/handwritten/round2/ (r14's),"
-            " 3 = also data/handwritten/round3/."
+            " 3 = also data/handwritten/round3/ (r15–r22's), 4 = also data/handwritten/round4/."
         ),
     ] = 1,
 ) -> None:

@@ -153,8 +153,9 @@ def main(
         typer.Option(help="JSON object of hard-negative id -> situation; kept ids are written."),
     ] = None,
     handwritten_rounds: Annotated[
-        int, typer.Option(help="Hand-written training rounds to stay clear of (0: none).")
-    ] = 3,
+        int | None,
+        typer.Option(help="Hand-written training rounds to stay clear of (0: none; default: every round)."),
+    ] = None,
     dev: Annotated[bool, typer.Option(help="Stay clear of the hand-written dev set.")] = True,
     threshold: Annotated[
         float, typer.Option(help="Trigram Jaccard at which a post counts as met.")
@@ -163,6 +164,8 @@ def main(
     """Write OUT/holdout_clean.jsonl and print counts (never texts) as one JSON line."""
     from data.build import HANDWRITTEN_ROUNDS
 
+    if handwritten_rounds is None:
+        handwritten_rounds = len(HANDWRITTEN_ROUNDS)
     if not 0 <= handwritten_rounds <= len(HANDWRITTEN_ROUNDS):
         _fail(f"--handwritten-rounds must be in 0..{len(HANDWRITTEN_ROUNDS)}; got {handwritten_rounds}.")
     if not 0 < threshold <= 1:

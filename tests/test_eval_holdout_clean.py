@@ -182,3 +182,17 @@ def test_cli_refuses_an_out_that_is_a_file_and_an_unreadable_hardneg(tmp_path: P
     result = CliRunner().invoke(app, [*base, "--hardneg", str(missing), "--out", str(tmp_path / "clean")])
     assert result.exit_code == 2 and "cannot read hard-negative situations" in result.output
     assert not (tmp_path / "clean").exists()
+
+
+def test_by_default_a_new_holdout_stays_clear_of_every_training_round(tmp_path: Path) -> None:
+    """A holdout written after the newest round must not judge posts that round trained on."""
+    from data.build import HANDWRITTEN_ROUNDS, load_handwritten_rows
+
+    newest = load_handwritten_rows(len(HANDWRITTEN_ROUNDS))[-1]["text"]
+    part = _write(tmp_path / "part.jsonl", [{"id": "p-1", "text": newest, "labels": []}])
+    args = ["--part", str(part), "--out", str(tmp_path / "clean"), "--no-dev"]
+    by_default = CliRunner().invoke(app, args)
+    assert by_default.exit_code == 0, by_default.output
+    assert json.loads(by_default.output)["parts"][str(part)]["near_reference"] == 1
+    older_only = CliRunner().invoke(app, [*args, "--handwritten-rounds", str(len(HANDWRITTEN_ROUNDS) - 1)])
+    assert json.loads(older_only.output)["kept"] == 1
