@@ -243,26 +243,22 @@ def macro_f1_without_groups(
     """Macro-F1 over the posts of every group but ``without``, from ``errors_by_group``'s counts.
 
     Why: a split's figure can move in a few families only (a training round written toward them);
-    the rest of the split says whether the change carried beyond them. A label no kept post holds
-    and no kept post was given counts as F1 1, as nothing was there to get wrong.
+    the rest of the split says whether the change carried beyond them. F1 per label as ``prf_counts``
+    gives it (a label no kept post holds and none was given counts as perfect).
     """
     unknown = sorted(set(without) - set(per_group))
     if unknown:
         raise ValueError(
             f"Groups not in the split: {', '.join(unknown)}; the split has {len(per_group)} groups."
         )
-    f1s = []
-    for label in LABELS:
-        tp = fp = fn = 0
-        for group, counts in per_group.items():
-            if group in without:
-                continue
-            cell = counts["per_label"][label]
-            tp += cell["positives"] - cell["false_negatives"]
-            fp += cell["false_positives"]
-            fn += cell["false_negatives"]
-        f1s.append(1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(f1s))
+    keys = ("positives", "false_positives", "false_negatives")
+    totals = np.zeros((len(LABELS), len(keys)), dtype=np.int64)  # per label: positives, fp, fn
+    for group, counts in per_group.items():
+        if group not in without:
+            totals += [[counts["per_label"][label][key] for key in keys] for label in LABELS]
+    positives, fp, fn = totals.T
+    _, _, f1 = prf_counts(positives - fn, fp, fn)
+    return float(np.mean(f1))
 
 
 def top_scored_negatives(
