@@ -2,8 +2,9 @@
 
 A moderator logs in, works three items by keyboard alone (confirm, clear, toggle a label and
 confirm; ``k`` back to the previous one), confirms a whole duplicate cluster with one key,
-undoes it, and logs out. The store is checked after each step, and the item view is saved to
-``eval/reports/review_item.png``.
+undoes it, and logs out. The store is checked after each step. The item view is saved as a PNG
+in the test's temporary folder, so a test run never dirties the tree; to refresh the committed
+picture of the page, run it with ``FEEDGUARD_REVIEW_SCREENSHOT=eval/reports/review_item.png``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from serve.store.db import Store
 from serve.store.tables import Post, ReviewItem
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[1] / "eval" / "reports" / "review_item.png"
+SCREENSHOT_ENV = "FEEDGUARD_REVIEW_SCREENSHOT"
 TIMEOUT_MS = 30_000
 
 pytestmark = [
@@ -75,9 +76,10 @@ def _key_then_page(page, key: str, marker: str) -> None:  # type: ignore[no-unty
     page.wait_for_url(lambda u: u != old and marker in u)
 
 
-def test_moderator_works_the_queue_by_keyboard(site: tuple[str, Store]) -> None:
+def test_moderator_works_the_queue_by_keyboard(site: tuple[str, Store], tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     url, store = site
+    screenshot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "review_item.png")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -95,12 +97,12 @@ def test_moderator_works_the_queue_by_keyboard(site: tuple[str, Store]) -> None:
             context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
             page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            _work_the_queue(page, url, store)
+            _work_the_queue(page, url, store, screenshot)
         finally:
             browser.close()
 
 
-def _work_the_queue(page, url: str, store: Store) -> None:  # type: ignore[no-untyped-def]
+def _work_the_queue(page, url: str, store: Store, screenshot: Path) -> None:  # type: ignore[no-untyped-def]
     expect = pytest.importorskip("playwright.sync_api").expect
 
     # Without a session the queue sends us to the login form.
@@ -160,8 +162,9 @@ def _work_the_queue(page, url: str, store: Store) -> None:  # type: ignore[no-un
     expect(page.locator("mark.evasion").first).to_be_visible()
     expect(page.locator(".images img").first).to_be_visible()
     page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot))
+    assert screenshot.read_bytes().startswith(b"\x89PNG")
 
     _key_then_page(page, "Shift+C", "saved=")  # confirm the whole cluster
     expect(page.locator("#saved")).to_contain_text("6 posts of a cluster")
