@@ -2,7 +2,7 @@
 
 The release blends these logits with the encoder's (:mod:`model.text_ensemble`): n-grams
 remember the exact selling phrases the encoder's pooled vector blurs, and on the held-out
-splits the blend beat either model alone (README, "Text model"). Training lives in
+splits the blend beat either model alone (train/RELEASES.md, "Why a blend"). Training lives in
 ``train.baseline``, which writes the files this module reads: JSON (settings) + npz (the
 vocabulary's n-grams in feature order, idf, weights), no pickle, so a release never runs code it
 loads. Format 1 kept the vocabulary as a JSON object beside the npz, 3.7 of a release's MB for

@@ -3,7 +3,7 @@
 Why two models: the fine-tuned encoder generalizes to phrasings it never saw, while the
 character n-grams keep the exact selling phrases (a sold-out claim, an income figure) that a
 pooled sentence vector blurs. Their errors differ, so a weighted sum of their logits scored
-better than either on every held-out split (README, "Text model"). The weight is chosen by the
+better than either on every held-out split (train/RELEASES.md, "Why a blend"). The weight is chosen by the
 release build on the selection sets and stored in the release manifest; calibration and
 thresholds are then fitted on the blended logits, so the policy file reads them like any
 model's. :func:`blend_logits` is the one formula, used by the build and by serving.
