@@ -83,6 +83,7 @@ def load_holdout(path: Path) -> EvalSplit:
     except UnicodeDecodeError as err:
         raise HoldoutError(path, [(0, f"not UTF-8 text ({err.reason} at byte {err.start})")]) from None
     texts: list[str] = []
+    ids: list[str | None] = []
     labels: list[list[str]] = []
     tricks: list[tuple[str, ...]] = []
     seen_ids: dict[str, int] = {}
@@ -101,6 +102,7 @@ def load_holdout(path: Path) -> EvalSplit:
                 continue
             seen_ids[post_id] = number
         texts.append(text)
+        ids.append(post_id)
         labels.append(row_labels)
         tricks.append(tuple(row_tricks))
     if problems:
@@ -108,4 +110,10 @@ def load_holdout(path: Path) -> EvalSplit:
     if not texts:
         raise HoldoutError(path, [(0, "has no posts")])
     # No trick names anywhere: leave per-trick recall out rather than report six empty columns.
-    return EvalSplit(HOLDOUT_SPLIT, texts, labels_to_matrix(labels), tricks if any(tricks) else [])
+    return EvalSplit(
+        HOLDOUT_SPLIT,
+        texts,
+        labels_to_matrix(labels),
+        tricks if any(tricks) else [],
+        ids=[i for i in ids if i is not None] if all(i is not None for i in ids) else [],
+    )

@@ -51,6 +51,8 @@ class EvalSplit:
     kinds: list[str] = field(default_factory=list)
     #: Generator family per post (synthetic splits only; empty for real and hand-written text).
     families: list[str] = field(default_factory=list)
+    #: Each post's id, where every row of the source named one (a holdout file; empty otherwise).
+    ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
