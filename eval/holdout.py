@@ -83,7 +83,7 @@ def load_holdout(path: Path) -> EvalSplit:
     except UnicodeDecodeError as err:
         raise HoldoutError(path, [(0, f"not UTF-8 text ({err.reason} at byte {err.start})")]) from None
     texts: list[str] = []
-    ids: list[str | None] = []
+    ids: list[str] = []
     labels: list[list[str]] = []
     tricks: list[tuple[str, ...]] = []
     seen_ids: dict[str, int] = {}
@@ -101,8 +101,8 @@ def load_holdout(path: Path) -> EvalSplit:
                 problems.append((number, f"id {post_id!r} already used on line {seen_ids[post_id]}"))
                 continue
             seen_ids[post_id] = number
+            ids.append(post_id)
         texts.append(text)
-        ids.append(post_id)
         labels.append(row_labels)
         tricks.append(tuple(row_tricks))
     if problems:
@@ -115,5 +115,5 @@ def load_holdout(path: Path) -> EvalSplit:
         texts,
         labels_to_matrix(labels),
         tricks if any(tricks) else [],
-        ids=[i for i in ids if i is not None] if all(i is not None for i in ids) else [],
+        ids=ids if len(ids) == len(texts) else [],  # a join by id needs every row's
     )
