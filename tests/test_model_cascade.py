@@ -62,11 +62,13 @@ def test_a_band_that_is_not_a_positive_number_is_refused(band) -> None:
 
 
 def test_the_slow_model_scores_exactly_the_posts_the_fast_one_is_unsure_of() -> None:
-    """The committed release (a cascade's fast half, when it is one) is the fast model, its own encoder
-    without the n-gram half the slow one."""
+    """The committed release's two halves when it is a cascade; otherwise the release is the fast model
+    and its own encoder without the n-gram half the slow one."""
     served = load_bundle(RELEASE_DIR, intra_op_threads=1).classifier
-    fast = served.fast if isinstance(served, CascadeTextClassifier) else served
-    slow = fast.encoder
+    if isinstance(served, CascadeTextClassifier):
+        fast, slow = served.fast, served.slow
+    else:
+        fast, slow = served, served.encoder
     posts = [
         "今天和家人去公园散步，天气很好",
         "面膜特价包邮，私聊下单",
