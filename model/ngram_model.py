@@ -1,8 +1,10 @@
 """Character n-gram TF-IDF + one logistic regression per label: the scoring half.
 
-The release blends these logits with the encoder's (:mod:`model.text_ensemble`): n-grams
-remember the exact selling phrases the encoder's pooled vector blurs, and on the held-out
-splits the blend beat either model alone (train/RELEASES.md, "Why a blend"). Training lives in
+A release blends these logits with the encoder's (:mod:`model.text_ensemble`) when its build's
+blend step gives them weight: n-grams remember the exact selling phrases the encoder's pooled
+vector blurs, and on the held-out splits the blend beat either model alone for the releases before r23
+(train/RELEASES.md, "Why a blend"); r23, trained on the retired holdouts as well, gave it weight 0
+and ships no n-gram files. The same model is every build's baseline. Training lives in
 ``train.baseline``, which writes the files this module reads: JSON (settings) + npz (the
 vocabulary's n-grams in feature order, idf, weights), no pickle, so a release never runs code it
 loads. Format 1 kept the vocabulary as a JSON object beside the npz, 3.7 of a release's MB for
