@@ -380,6 +380,7 @@ def build_dataset(
     variety: int = 0,
     handwritten: bool = False,
     handwritten_rounds: int = 1,
+    handwritten_extra: Sequence[Path] = (),
 ) -> Path:
     """Build the dataset into ``out_dir`` and return ``out_dir``.
 
@@ -387,7 +388,10 @@ def build_dataset(
     ``out_dir/manifest.json`` and ``out_dir/images/``. Same seed and size, same rows and hashes.
     ``variety`` adds that many training posts from the opt-in variety families (``BuildPlan.variety``);
     ``handwritten`` adds the hand-written training posts (``BuildPlan.handwritten``), of the first
-    ``handwritten_rounds`` rounds of writers (``HANDWRITTEN_ROUNDS``).
+    ``handwritten_rounds`` rounds of writers (``HANDWRITTEN_ROUNDS``). ``handwritten_extra`` adds
+    folders of other hand-written posts (the retired outside holdouts, ``data/handwritten/retired*``)
+    the way the rounds are added: as source ``handwritten``, giving way to held-out rows, so that
+    they neither change a held-out split nor count as moderator decisions, as ``extra_sources`` rows do.
     """
     if size not in PLANS:
         raise ValueError(
@@ -410,7 +414,14 @@ def build_dataset(
     plan = replace(
         PLANS[size], variety=variety, handwritten=handwritten, handwritten_rounds=handwritten_rounds
     )
-    return build_with_plan(Path(out_dir), plan, size=size, seed=seed, extra_sources=extra_sources)
+    return build_with_plan(
+        Path(out_dir),
+        plan,
+        size=size,
+        seed=seed,
+        extra_sources=extra_sources,
+        handwritten_extra=handwritten_extra,
+    )
 
 
 def build_with_plan(
@@ -420,6 +431,7 @@ def build_with_plan(
     size: str,
     seed: int = 13,
     extra_sources: Sequence[Path] = (),
+    handwritten_extra: Sequence[Path] = (),
 ) -> Path:
     """build_dataset with an explicit plan (tests use tiny plans to check determinism quickly)."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -427,6 +439,9 @@ def build_with_plan(
             f"The 'seed' parameter of build_dataset must be a non-negative int; got {seed!r} instead."
         )
     extra_rows = [row for p in extra_sources for row in load_extra_rows(Path(p))]
+    retired_rows = [
+        row for p in handwritten_extra for row in load_extra_rows(Path(p), source=HANDWRITTEN_SOURCE)
+    ]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("dataset", "images"):
@@ -476,7 +491,7 @@ def build_with_plan(
     dropped = _drop_overlap(posts, extra_rows)
     # Hand-written posts give way to held-out ones (not the other way round, as moderator rows do):
     # with or without them, every held-out row is the one the build would have anyway.
-    hand_rows = load_handwritten_rows(plan.handwritten_rounds) if plan.handwritten else []
+    hand_rows = (load_handwritten_rows(plan.handwritten_rounds) if plan.handwritten else []) + retired_rows
     if hand_rows:
         held_out = {_norm(p.text) for split in SPLITS[1:] for p in posts[split]}
         kept_hand = [r for r in hand_rows if _norm(r["text"]) not in held_out]
@@ -526,6 +541,7 @@ def build_with_plan(
         plan=dataclasses.asdict(plan),
         dropped_overlap=dropped,
         extra_sources=[str(p) for p in extra_sources],
+        handwritten_extra=[str(p) for p in handwritten_extra],
     )
     write_manifest(manifest, out_dir / "manifest.json")
     if bars_were_on:

@@ -56,6 +56,14 @@ def build(
             " 3 = also data/handwritten/round3/ (r15–r22's), 4 = also data/handwritten/round4/."
         ),
     ] = 1,
+    handwritten_extra: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Directory of other hand-written posts (*.jsonl, data/handwritten format; the retired"
+            " outside holdouts: data/handwritten/retired*) added to train as hand-written posts:"
+            " they give way to held-out rows and count as source handwritten, not as moderator labels."
+        ),
+    ] = None,
 ) -> None:
     """Build train/validation/test/evasion/real_normal splits, images and manifest.json."""
     from data.build import HANDWRITTEN_ROUNDS, PLANS, build_dataset
@@ -70,6 +78,9 @@ def build(
     for p in extra or []:
         if not p.is_dir():
             _fail(f"--extra must be an existing directory; got {str(p)!r}.")
+    for p in handwritten_extra or []:
+        if not p.is_dir():
+            _fail(f"--handwritten-extra must be an existing directory; got {str(p)!r}.")
     if not 1 <= handwritten_rounds <= len(HANDWRITTEN_ROUNDS):
         _fail(
             f"--handwritten-rounds must be 1..{len(HANDWRITTEN_ROUNDS)} (rounds in data/handwritten/); got {handwritten_rounds}."
@@ -89,6 +100,7 @@ def build(
             variety=variety,
             handwritten=handwritten,
             handwritten_rounds=handwritten_rounds,
+            handwritten_extra=handwritten_extra or [],
         )
     except ValueError as e:
         _fail(str(e))

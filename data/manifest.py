@@ -105,8 +105,13 @@ def build_manifest(
     plan: Mapping[str, Any],
     dropped_overlap: Mapping[str, int],
     extra_sources: list[str],
+    handwritten_extra: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Describe a finished build (counts, families, sources, tricks, hashes)."""
+    """Describe a finished build (counts, families, sources, tricks, hashes).
+
+    ``handwritten_extra`` is recorded only when given, so a build without it writes the manifest
+    it wrote before the option existed.
+    """
     images_dir = Path(out_dir) / "images"
     images = [p for p in images_dir.rglob("*") if p.is_file()] if images_dir.is_dir() else []
     licences = source_licences()
@@ -144,6 +149,7 @@ def build_manifest(
         "dropped_overlap": dict(dropped_overlap),
         "sources": sources,
         "extra_sources": extra_sources,
+        **({"handwritten_extra": handwritten_extra} if handwritten_extra else {}),
         "images": {"count": len(images), "sha256": files_sha256(Path(out_dir), images)},
     }
 

@@ -231,6 +231,36 @@ def test_handwritten_posts_join_train_only_with_their_labels_and_tricks(tmp_path
     assert load_manifest(both_dir)["plan"]["handwritten_rounds"] == rounds
 
 
+def test_handwritten_extra_folders_join_train_as_handwritten_and_give_way_to_held_out_rows(
+    tmp_path: Path,
+) -> None:
+    """--handwritten-extra (retired holdouts): source handwritten, never a moderator row, held-out rows kept."""
+    plain_dir = build_with_plan(tmp_path / "a", TINY, size="tiny", seed=5)
+    plain = load_build(plain_dir)
+    held_out_text = plain["test"]["text"][0]
+    retired = tmp_path / "retired_z"
+    retired.mkdir()
+    rows = [
+        {"id": "Z/1", "text": held_out_text, "labels": [], "tricks": []},
+        {"id": "Z/2", "text": "招代理，宝妈在家也能做，私我", "labels": ["recruitment"], "tricks": []},
+        {"id": "Z/3", "text": "今天带娃去公园放风筝", "labels": [], "tricks": []},
+    ]
+    (retired / "z.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    built_dir = build_with_plan(tmp_path / "b", TINY, size="tiny", seed=5, handwritten_extra=[retired])
+    built = load_build(built_dir)
+    for split in ("validation", "test", "evasion", "real_normal"):
+        assert built[split]["text"] == plain[split]["text"], split
+    added = built["train"].filter(lambda r: r["source"] == "handwritten")
+    assert added["text"] == [rows[1]["text"], rows[2]["text"]]
+    assert added["labels"] == [["recruitment"], []]
+    assert set(added["family"]) == {"extra/retired_z"} and set(added["kind"]) == {"extra/handwritten"}
+    manifest = load_manifest(built_dir)
+    assert manifest["dropped_overlap"]["handwritten"] == 1
+    assert manifest["handwritten_extra"] == [str(retired)]
+    assert manifest["extra_sources"] == [] and "moderator" not in manifest["splits"]["train"]["sources"]
+    assert "handwritten_extra" not in load_manifest(plain_dir)
+
+
 def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> None:
     extra = tmp_path / "bad"
     extra.mkdir()
@@ -279,5 +309,7 @@ def test_cli_help_and_bad_input_exit_2_with_one_line() -> None:
         res = runner.invoke(app, ["build", *args])
         assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0, args
         assert "--handwritten-rounds" in res.stderr, args
+    res = runner.invoke(app, ["build", "--handwritten-extra", "/nonexistent/retired"])
+    assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0 and "--handwritten-extra" in res.stderr
     res = runner.invoke(app, ["leakage", "--data", "/nonexistent/build"])
     assert res.exit_code == 2 and "--data" in res.stderr

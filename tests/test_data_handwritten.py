@@ -68,3 +68,14 @@ def test_the_model_card_counts_hand_written_rows_only_when_a_build_has_them() ->
         "`feedguard data build --handwritten --handwritten-rounds 2`;"
         in training_source_lines(with_rounds)[1]
     )
+    with_retired = {
+        **with_hand,
+        "plan": {"handwritten": True, "handwritten_rounds": 3},
+        "handwritten_extra": ["data/handwritten/retired", "data/handwritten/retired_q_to_x"],
+    }
+    lines = training_source_lines(with_retired)
+    assert lines[0].startswith("- Moderator labels in training: 0")
+    assert (
+        "`feedguard data build --handwritten --handwritten-rounds 3 --handwritten-extra data/handwritten/retired"
+        " --handwritten-extra data/handwritten/retired_q_to_x`;" in lines[1]
+    )

@@ -1560,6 +1560,7 @@ def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:
         left_out = (dm.get("dropped_overlap") or {}).get(HANDWRITTEN_SOURCE, 0)
         rounds = int((dm.get("plan") or {}).get("handwritten_rounds", 1))
         flag = "--handwritten" if rounds == 1 else f"--handwritten --handwritten-rounds {rounds}"
+        flag += "".join(f" --handwritten-extra {p}" for p in dm.get("handwritten_extra") or [])
         lines.append(
             f"- Hand-written training posts: {hand} (`data/handwritten/`, `feedguard data build {flag}`; "
             f"{left_out} more left out as copies of held-out posts)."
