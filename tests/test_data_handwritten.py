@@ -79,3 +79,8 @@ def test_the_model_card_counts_hand_written_rows_only_when_a_build_has_them() ->
         "`feedguard data build --handwritten --handwritten-rounds 3 --handwritten-extra data/handwritten/retired"
         " --handwritten-extra data/handwritten/retired_q_to_x`;" in lines[1]
     )
+    retired_only = {**with_retired, "plan": {"handwritten": False, "handwritten_rounds": 1}}
+    assert (
+        "`feedguard data build --handwritten-extra data/handwritten/retired"
+        " --handwritten-extra data/handwritten/retired_q_to_x`;" in training_source_lines(retired_only)[1]
+    )

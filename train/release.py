@@ -1558,9 +1558,12 @@ def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:
     hand = train_rows_from(dm, HANDWRITTEN_SOURCE)
     if hand:
         left_out = (dm.get("dropped_overlap") or {}).get(HANDWRITTEN_SOURCE, 0)
-        rounds = int((dm.get("plan") or {}).get("handwritten_rounds", 1))
-        flag = "--handwritten" if rounds == 1 else f"--handwritten --handwritten-rounds {rounds}"
-        flag += "".join(f" --handwritten-extra {p}" for p in dm.get("handwritten_extra") or [])
+        plan = dm.get("plan") or {}
+        rounds = int(plan.get("handwritten_rounds", 1))
+        flags = [] if plan.get("handwritten") is False else ["--handwritten"]
+        flags += [f"--handwritten-rounds {rounds}"] if flags and rounds != 1 else []
+        flags += [f"--handwritten-extra {p}" for p in dm.get("handwritten_extra") or []]
+        flag = " ".join(flags)
         lines.append(
             f"- Hand-written training posts: {hand} (`data/handwritten/`, `feedguard data build {flag}`; "
             f"{left_out} more left out as copies of held-out posts)."
