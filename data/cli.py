@@ -75,12 +75,10 @@ def build(
         _fail(f"--seed must be a non-negative integer; got {seed}.")
     if variety < 0:
         _fail(f"--variety must be a non-negative integer; got {variety}.")
-    for p in extra or []:
-        if not p.is_dir():
-            _fail(f"--extra must be an existing directory; got {str(p)!r}.")
-    for p in handwritten_extra or []:
-        if not p.is_dir():
-            _fail(f"--handwritten-extra must be an existing directory; got {str(p)!r}.")
+    for flag, folders in (("--extra", extra), ("--handwritten-extra", handwritten_extra)):
+        for p in folders or []:
+            if not p.is_dir():
+                _fail(f"{flag} must be an existing directory; got {str(p)!r}.")
     if not 1 <= handwritten_rounds <= len(HANDWRITTEN_ROUNDS):
         _fail(
             f"--handwritten-rounds must be 1..{len(HANDWRITTEN_ROUNDS)} (rounds in data/handwritten/); got {handwritten_rounds}."

@@ -1560,8 +1560,9 @@ def training_source_lines(data_manifest: dict[str, Any]) -> list[str]:
         left_out = (dm.get("dropped_overlap") or {}).get(HANDWRITTEN_SOURCE, 0)
         plan = dm.get("plan") or {}
         rounds = int(plan.get("handwritten_rounds", 1))
-        flags = [] if plan.get("handwritten") is False else ["--handwritten"]
-        flags += [f"--handwritten-rounds {rounds}"] if flags and rounds != 1 else []
+        flags = []
+        if plan.get("handwritten") is not False:
+            flags.append("--handwritten" if rounds == 1 else f"--handwritten --handwritten-rounds {rounds}")
         flags += [f"--handwritten-extra {p}" for p in dm.get("handwritten_extra") or []]
         flag = " ".join(flags)
         lines.append(
