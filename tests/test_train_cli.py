@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--data", "/nonexistent"], "--data must be a dataset build"),
         (["build", "--budget-minutes", "0"], "--budget-minutes must be > 0"),
         (["build", "--student-minutes", "-5"], "--student-minutes must be > 0"),
+        (["build", "--student-max-steps", "0"], "--student-max-steps must be > 0"),
         (
             ["build", "--student-layers", "6", "--teacher-layers", "4"],
             "--student-layers and --teacher-layers",
@@ -166,6 +168,23 @@ def test_student_minutes_set_the_students_budget_alone() -> None:
     assert ReleaseConfig(student_minutes=20).student_config().time_budget_s == 20 * 60
     with pytest.raises(ValueError, match=r"'student_minutes' parameter of ReleaseConfig must be > 0"):
         ReleaseConfig(student_minutes=0)
+
+
+def test_the_cards_budget_sentence_says_whether_minutes_or_step_caps_bounded_training() -> None:
+    """A build under step caps alone trains the same steps on any host; the card must say which it was."""
+    from train.release import ReleaseConfig, _budget_sentence
+
+    capped = ReleaseConfig()
+    capped = replace(
+        capped,
+        teacher=replace(capped.teacher, max_steps=5325),
+        student=replace(capped.student, max_steps=5773),
+    )
+    sentence = _budget_sentence(capped.to_dict())
+    assert "step caps teacher 5325, student 5773" in sentence and "do not depend on the host" in sentence
+    assert "epochs" in _budget_sentence(ReleaseConfig().to_dict())
+    timed = _budget_sentence(ReleaseConfig(budget_minutes=75, student_minutes=30).to_dict())
+    assert timed == "Budget: 75 minutes (65% teacher); student 30 minutes of its own."
 
 
 def test_extra_teachers_are_seeded_after_the_build_seed_and_keep_the_first_teachers_run() -> None:

@@ -177,7 +177,18 @@ def build(
     ] = None,
     max_length: Annotated[int, typer.Option(help="Token limit for training and serving.")] = 128,
     max_steps: Annotated[
-        int | None, typer.Option(help="Cap on optimizer steps per training run (teacher and student).")
+        int | None,
+        typer.Option(
+            help="Cap on optimizer steps per training run (teacher and student). Without --budget-minutes"
+            " the runs train exactly this many steps (unless early stopping ends them), on any machine."
+        ),
+    ] = None,
+    student_max_steps: Annotated[
+        int | None,
+        typer.Option(
+            help="Cap on the student's optimizer steps alone, in place of --max-steps (default: --max-steps);"
+            " with --max-steps and no --budget-minutes, a build that trains the same steps on any host."
+        ),
     ] = None,
     eval_every: Annotated[int, typer.Option(help="Evaluate on validation + dev every N steps.")] = 200,
     epochs: Annotated[float, typer.Option(help="Upper bound on passes over train, per training run.")] = 3.0,
@@ -219,6 +230,7 @@ def build(
     _check_positive("--budget-minutes", budget_minutes)
     _check_positive("--student-minutes", student_minutes)
     _check_positive("--max-steps", max_steps)
+    _check_positive("--student-max-steps", student_max_steps)
     _check_positive("--eval-every", eval_every)
     _check_positive("--epochs", epochs)
     if not 0 < student_layers <= teacher_layers <= 12:
@@ -286,7 +298,7 @@ def build(
         student=replace(
             base.student,
             max_length=max_length,
-            max_steps=max_steps,
+            max_steps=max_steps if student_max_steps is None else student_max_steps,
             eval_every=eval_every,
             epochs=epochs,
             distill_alpha=base.student.distill_alpha if distill_alpha is None else distill_alpha,

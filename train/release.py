@@ -1250,6 +1250,20 @@ def _batch_lines(batch: dict[str, Any] | None, quantization: str) -> list[str]:
     ]
 
 
+def _budget_sentence(c: dict[str, Any]) -> str:
+    """What bounded the training runs: wall-clock minutes (steps follow the host's pace) or step caps alone."""
+    caps = ", ".join(
+        f"{role} {run['max_steps'] or format(run['epochs'], 'g') + ' epochs'}"
+        for role, run in (("teacher", c["teacher"]), ("student", c["student"]))
+    )
+    if not c["budget_minutes"] and c.get("student_minutes") is None:
+        return f"Budget: none in minutes; step caps {caps}, so the steps do not depend on the host's pace."
+    sentence = f"Budget: {c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher)"
+    if c.get("student_minutes") is not None:
+        sentence += f"; student {c['student_minutes']:g} minutes of its own"
+    return sentence + "."
+
+
 def _repeat_option(run: dict[str, Any], flag: str) -> tuple[str, str]:
     """The build-command option and the training-line words for one run's ``source_repeat`` ("" if none)."""
     repeated = [tuple(pair) for pair in run.get("source_repeat", ())]
@@ -1290,6 +1304,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     max_length = c["teacher"]["max_length"]
     tc0 = c["teacher"]
     steps = f" --max-steps {tc0['max_steps']}" if tc0["max_steps"] else ""
+    student_cap = c["student"]["max_steps"]
+    if student_cap and student_cap != tc0["max_steps"]:
+        steps += f" --student-max-steps {student_cap}"
     threads = f" --threads {c['threads']}" if c["threads"] else ""
     spliced = c["student"].get("distill_splice", 0.0)
     splice = f"--distill-splice {spliced:g} " if spliced else ""
@@ -1486,14 +1503,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"{tc['freeze_embeddings']}, early stopping patience {tc['patience']} × {tc['eval_every']} steps"
         f"{teacher_notes}. Student: "
         f"the teacher's layers {kept} ({c.get('student_pick', 'spread')} pick), distillation α {c['student']['distill_alpha']:g}, T "
-        f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}{student_notes}. Budget: "
-        f"{c['budget_minutes'] or 'none'} minutes ({c['teacher_share']:.0%} teacher)"
-        + (
-            f"; student {c['student_minutes']:g} minutes of its own"
-            if c.get("student_minutes") is not None
-            else ""
-        )
-        + ". Stage times (s): "
+        f"{c['student']['distill_temperature']:g}, lr {c['student']['learning_rate']:g}{student_notes}. "
+        + _budget_sentence(c)
+        + " Stage times (s): "
         + ", ".join(f"{k} {v:g}" for k, v in ctx["stage_seconds"].items())
         + ".",
         "",
