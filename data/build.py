@@ -249,14 +249,18 @@ def load_handwritten_rows(rounds: int) -> list[dict[str, Any]]:
 
 
 def load_extra_rows(
-    path: Path, source: Literal["moderator", "handwritten"] = "moderator", group: str | None = None
+    path: Path,
+    source: Literal["moderator", "handwritten"] = "moderator",
+    group: str | None = None,
+    parameter: str = "extra_sources",
 ) -> list[dict[str, Any]]:
     """Labelled posts to add to train: a directory of *.jsonl files, or a datasets dir.
 
     ``source`` says where they come from (moderator-decision exports, or the hand-written
     training posts); the manifest counts rows per source. Their family is ``extra/<group>``,
     the folder's name unless ``group`` is given (rounds of hand-written posts in folders of
-    their own are one family). JSONL rows: ``{"text": str,
+    their own are one family). ``parameter`` is the build_dataset parameter that named the folder,
+    so a bad folder's error points at the right one. JSONL rows: ``{"text": str,
     "labels": [label, ...]}`` with optional post_id, author_id, created_at, kind, tricks.
     A ``save_to_disk`` directory needs a ``text`` column plus either a ``labels`` list
     column or one 0/1 column per label.
@@ -264,7 +268,7 @@ def load_extra_rows(
     path = Path(path)
     if not path.is_dir():
         raise ValueError(
-            f"The 'extra_sources' parameter of build_dataset must list directories; got {str(path)!r} instead."
+            f"The '{parameter}' parameter of build_dataset must list directories; got {str(path)!r} instead."
         )
     records: list[tuple[str, dict[str, Any]]] = []
     if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
@@ -276,7 +280,7 @@ def load_extra_rows(
         files = sorted(path.glob("*.jsonl"))
         if not files:
             raise ValueError(
-                f"The 'extra_sources' directory {str(path)!r} holds no *.jsonl files and no saved dataset."
+                f"The '{parameter}' directory {str(path)!r} holds no *.jsonl files and no saved dataset."
             )
         for f in files:
             # split("\n"), not splitlines(): export-decisions writes U+2028 and U+0085 raw inside posts.
@@ -440,7 +444,9 @@ def build_with_plan(
         )
     extra_rows = [row for p in extra_sources for row in load_extra_rows(Path(p))]
     retired_rows = [
-        row for p in handwritten_extra for row in load_extra_rows(Path(p), source=HANDWRITTEN_SOURCE)
+        row
+        for p in handwritten_extra
+        for row in load_extra_rows(Path(p), source=HANDWRITTEN_SOURCE, parameter="handwritten_extra")
     ]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

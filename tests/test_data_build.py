@@ -269,6 +269,10 @@ def test_bad_extra_rows_and_bad_parameters_raise_value_error(tmp_path: Path) -> 
         build_with_plan(tmp_path / "o", TINY, size="tiny", extra_sources=[extra])
     with pytest.raises(ValueError, match="'extra_sources' parameter"):
         build_with_plan(tmp_path / "o", TINY, size="tiny", extra_sources=[tmp_path / "missing"])
+    with pytest.raises(ValueError, match="'handwritten_extra' parameter"):
+        build_with_plan(tmp_path / "o", TINY, size="tiny", handwritten_extra=[tmp_path / "missing"])
+    with pytest.raises(ValueError, match=r"'handwritten_extra' directory .* holds no"):
+        build_with_plan(tmp_path / "o", TINY, size="tiny", handwritten_extra=[tmp_path])
     with pytest.raises(ValueError, match="'size' parameter of build_dataset"):
         build_dataset(tmp_path / "o", "huge")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'seed' parameter"):
