@@ -7,6 +7,7 @@ every run to a few seconds; the loop cannot tell it from the real encoder.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from train.finetune import (
     bucketed_batches,
     latest_checkpoint,
     load_result,
+    pace_note,
     plan_steps,
     run_fingerprint,
     train_classifier,
@@ -249,6 +251,16 @@ def test_training_learns_the_toy_task(tokenizer, data, tmp_path: Path) -> None:
 
     assert bce(after) < bce(before) * 0.7
     assert result.best_score > 0.5
+    # A step-capped run logs its pace and the minutes left, since it has no budget plan to log.
+    assert re.search(
+        r"step 20 loss .* s/step, ~\d+ min to step 40", (tmp_path / "run" / "train.log").read_text()
+    )
+
+
+def test_pace_note_gives_the_mean_pace_and_the_minutes_left() -> None:
+    assert pace_note(100, 5325, elapsed_s=96.0) == "; 0.96 s/step, ~84 min to step 5325"
+    assert pace_note(5325, 5325, elapsed_s=5112.0) == "; 0.96 s/step, ~0 min to step 5325"
+    assert pace_note(0, 5325, elapsed_s=0.0) == ""
 
 
 def test_early_stopping_when_nothing_improves(tokenizer, data, tmp_path: Path) -> None:

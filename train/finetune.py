@@ -191,6 +191,15 @@ def bucketed_batches(
     return [batches[i] for i in perm]
 
 
+def pace_note(step: int, total: int, elapsed_s: float) -> str:
+    """The run's mean pace so far and the minutes left at it, for the log of a long run without bars
+    (a step-capped build on a slow host outlasts a session; its operator needs the finish time)."""
+    if step <= 0:
+        return ""
+    pace = elapsed_s / step
+    return f"; {pace:.2f} s/step, ~{max(0, total - step) * pace / 60:.0f} min to step {total}"
+
+
 def plan_steps(step: int, elapsed_s: float, budget_s: float, pace_s: float, cap: int) -> int:
     """Total steps the rest of the budget affords at ``pace_s`` seconds a step, within ``[step, cap]``."""
     if pace_s <= 0:
@@ -735,7 +744,11 @@ def _train(
                 on_step(state["step"], state["total_steps"] or cap)
             if state["step"] % 20 == 0:
                 log.info(
-                    "step %d loss %.4f lr %.2e", state["step"], loss.item(), optimizer.param_groups[0]["lr"]
+                    "step %d loss %.4f lr %.2e%s",
+                    state["step"],
+                    loss.item(),
+                    optimizer.param_groups[0]["lr"],
+                    pace_note(state["step"], state["total_steps"] or cap, state["elapsed_s"]),
                 )
 
             if (
