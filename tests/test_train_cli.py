@@ -26,6 +26,7 @@ def test_every_model_verb_has_help(verb: str) -> None:
         (["build", "--budget-minutes", "0"], "--budget-minutes must be > 0"),
         (["build", "--student-minutes", "-5"], "--student-minutes must be > 0"),
         (["build", "--student-max-steps", "0"], "--student-max-steps must be > 0"),
+        (["build", "--patience", "0"], "--patience must be > 0"),
         (
             ["build", "--student-layers", "6", "--teacher-layers", "4"],
             "--student-layers and --teacher-layers",

@@ -226,7 +226,8 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     assert "--distill-repeat generated+real=2 " in card and "generated+real posts 2× per pass" in card
     assert f"--seed {CONFIG.seed} --student-seed 7 " in card
     assert " --student-minutes 30 " in card and "student 30 minutes of its own" in card
-    assert f" --max-steps {TINY.max_steps} --student-max-steps 20 " in card
+    # TINY's patience (TrainConfig's 4) is not the release default (8), so the command names it.
+    assert f" --max-steps {TINY.max_steps} --student-max-steps 20 --patience {TINY.patience} " in card
     assert " --label-bags 9" in card and "median of that cut over 9 bootstrap draws" in card
     chosen_on = Policy.load(built["out"] / POLICY_FILE).chosen_on
     assert chosen_on["label_bags"] == 9

@@ -191,6 +191,14 @@ def build(
         ),
     ] = None,
     eval_every: Annotated[int, typer.Option(help="Evaluate on validation + dev every N steps.")] = 200,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            help="Stop a run after this many evaluations without a better selection score (default:"
+            " train.release.ReleaseConfig's, 8); a step-capped build's decay is fixed from the start, so"
+            " it can plateau and stop well before its cap (session 38's teacher, at 4,800 of 5,325)."
+        ),
+    ] = None,
     epochs: Annotated[float, typer.Option(help="Upper bound on passes over train, per training run.")] = 3.0,
     blend: Annotated[
         bool,
@@ -232,6 +240,7 @@ def build(
     _check_positive("--max-steps", max_steps)
     _check_positive("--student-max-steps", student_max_steps)
     _check_positive("--eval-every", eval_every)
+    _check_positive("--patience", patience)
     _check_positive("--epochs", epochs)
     if not 0 < student_layers <= teacher_layers <= 12:
         _fail(
@@ -291,6 +300,7 @@ def build(
             max_steps=max_steps,
             eval_every=eval_every,
             epochs=epochs,
+            patience=base.teacher.patience if patience is None else patience,
             source_repeat=base.teacher.source_repeat
             if teacher_source_repeat is None
             else teacher_source_repeat,
@@ -301,6 +311,7 @@ def build(
             max_steps=max_steps if student_max_steps is None else student_max_steps,
             eval_every=eval_every,
             epochs=epochs,
+            patience=base.student.patience if patience is None else patience,
             distill_alpha=base.student.distill_alpha if distill_alpha is None else distill_alpha,
             distill_splice=base.student.distill_splice if distill_splice is None else distill_splice,
             distill_embed=base.student.distill_embed if distill_embed is None else distill_embed,

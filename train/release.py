@@ -1308,6 +1308,8 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     if student_cap and student_cap != tc0["max_steps"]:
         steps += f" --student-max-steps {student_cap}"
     threads = f" --threads {c['threads']}" if c["threads"] else ""
+    # Named only where the build changed it, so older builds' commands read as they were run.
+    patience = f" --patience {tc0['patience']}" if tc0["patience"] != ReleaseConfig().teacher.patience else ""
     spliced = c["student"].get("distill_splice", 0.0)
     splice = f"--distill-splice {spliced:g} " if spliced else ""
     student_notes = f", {spliced:g} spliced posts per batch post (train.augment)" if spliced else ""
@@ -1336,7 +1338,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
             " train.teacher_mean)"
         )
     cmd_build = (
-        f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{extra}{budget}{steps}{threads} "
+        f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{extra}{budget}{steps}{patience}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
         f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}{repeat}{teacher_repeat}"
