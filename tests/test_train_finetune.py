@@ -32,6 +32,7 @@ from train.distill import distill_student, pick_layers, spread_layers
 from train.finetune import (
     TrainConfig,
     bucketed_batches,
+    build_teacher,
     latest_checkpoint,
     load_result,
     pace_note,
@@ -231,6 +232,21 @@ def test_a_weight_averaged_run_selects_the_average_and_resumes_it_exactly(
     for key in average:
         assert torch.equal(again[key], average[key]), key
     assert [h["score"] for h in resumed.history] == [h["score"] for h in full.history]
+
+
+def test_a_fresh_teachers_head_is_drawn_from_the_seed_alone() -> None:
+    """torch seeds its own generator differently in each process, so an unseeded head made every
+    rebuild start from another model (r38 and r39 diverged from their first logged step)."""
+    keep = select_vocab(SELL, PostTokenizer.base(), cjk_single_chars=False)
+    torch.manual_seed(3)
+    untouched = torch.rand(4)
+    torch.manual_seed(3)
+    first = build_teacher(keep, 1, seed=7)
+    assert torch.equal(torch.rand(4), untouched), "building a teacher must leave the caller's generator alone"
+    again = build_teacher(keep, 1, seed=7)
+    other = build_teacher(keep, 1, seed=8)
+    assert torch.equal(first.head.weight, again.head.weight) and torch.equal(first.head.bias, again.head.bias)
+    assert not torch.equal(first.head.weight, other.head.weight)
 
 
 def test_training_learns_the_toy_task(tokenizer, data, tmp_path: Path) -> None:

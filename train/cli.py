@@ -427,7 +427,7 @@ def train_teacher(
     )
     keep = np.load(work / "keep_ids.npy", allow_pickle=False)
     try:
-        module = build_teacher(keep, layers)
+        module = build_teacher(keep, layers, seed=seed)
     except ValueError as err:
         _fail(str(err))
     fp = run_fingerprint(config, data=str(data), layers=layers)

@@ -888,23 +888,30 @@ def load_result(run_dir: Path, fingerprint: str) -> TrainResult | None:
 
 
 # ------------------------------------------------------------------- the teacher stage
-def build_teacher(keep_ids: np.ndarray, layers: int | None = None):
+def build_teacher(keep_ids: np.ndarray, layers: int | None = None, *, seed: int):
     """A fresh classifier on the pruned e5 encoder, optionally cut to its first ``layers`` layers.
 
-    Fewer layers is for tests and quick trials; the released teacher keeps all 12.
+    The encoder's weights are e5's; the head's starting weights are random, drawn from ``seed``
+    so that a rebuild with the same seed starts from the same model (torch's own generator is
+    seeded differently in every process). Fewer layers is for tests and quick trials; the
+    released teacher keeps all 12.
     """
+    import torch
+
     from model.encoder_weights import build_e5_encoder
     from model.text_classifier import TextClassifierModule, student_from_teacher
 
-    module = TextClassifierModule(build_e5_encoder(keep_ids))
-    if layers is not None:
-        total = module_layer_count(module)
-        if not 0 < layers <= total:
-            raise ValueError(
-                f"The 'layers' parameter of build_teacher must be in 1..{total}; got {layers!r} instead."
-            )
-        if layers < total:
-            module = student_from_teacher(module, list(range(layers)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = TextClassifierModule(build_e5_encoder(keep_ids))
+        if layers is not None:
+            total = module_layer_count(module)
+            if not 0 < layers <= total:
+                raise ValueError(
+                    f"The 'layers' parameter of build_teacher must be in 1..{total}; got {layers!r} instead."
+                )
+            if layers < total:
+                module = student_from_teacher(module, list(range(layers)))
     return module
 
 

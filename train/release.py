@@ -545,7 +545,9 @@ class _Build:
         done = load_result(run_dir, fingerprint)
         if done is None:
             keep = np.load(self.work / "keep_ids.npy", allow_pickle=False)
-            module = build_teacher(keep, self.config.teacher_layers)
+            module = build_teacher(
+                keep, self.config.teacher_layers, seed=self.config.teacher_config(index).seed
+            )
             done = train_classifier(
                 module,
                 self.tokenizer(),
