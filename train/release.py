@@ -545,15 +545,14 @@ class _Build:
         done = load_result(run_dir, fingerprint)
         if done is None:
             keep = np.load(self.work / "keep_ids.npy", allow_pickle=False)
-            module = build_teacher(
-                keep, self.config.teacher_layers, seed=self.config.teacher_config(index).seed
-            )
+            run_config = self.config.teacher_config(index)
+            module = build_teacher(keep, self.config.teacher_layers, seed=run_config.seed)
             done = train_classifier(
                 module,
                 self.tokenizer(),
                 self.splits["train"],
                 self.selection(),
-                self.config.teacher_config(index),
+                run_config,
                 run_dir,
                 fingerprint=fingerprint,
                 progress=self.show_progress,
