@@ -18,8 +18,11 @@ a figure over whichever rows happened to parse would judge a release on a set no
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from eval.text_report import EvalSplit
 from model.labels import EVASION_TRICKS, LABELS, labels_to_matrix
@@ -116,4 +119,34 @@ def load_holdout(path: Path) -> EvalSplit:
         labels_to_matrix(labels),
         tricks if any(tricks) else [],
         ids=ids if len(ids) == len(texts) else [],  # a join by id needs every row's
+    )
+
+
+def load_holdouts(paths: Sequence[Path]) -> EvalSplit:
+    """Several holdout files as one split, in the order given.
+
+    Threshold posts grow by whole retired holdouts; reading them file by file keeps each one
+    committed as written (and its sha256 recorded) instead of a concatenation nobody can trace.
+    A file that repeats another is refused: it would weigh its posts twice without anyone asking.
+    """
+    if not paths:
+        raise ValueError("load_holdouts needs at least one file.")
+    resolved = [Path(path).resolve() for path in paths]
+    for index, path in enumerate(resolved):
+        if path in resolved[:index]:
+            raise HoldoutError(Path(paths[index]), [(0, "is named twice; give each file once")])
+    parts = [load_holdout(path) for path in paths]
+    if len(parts) == 1:
+        return parts[0]
+    ids = [i for part in parts for i in part.ids]
+    return EvalSplit(
+        HOLDOUT_SPLIT,
+        [t for part in parts for t in part.texts],
+        np.concatenate([part.y for part in parts]),
+        # Per-trick recall needs a trick tuple per row; a file without any gives its rows none.
+        [t for part in parts for t in (part.tricks or [()] * len(part.texts))]
+        if any(part.tricks for part in parts)
+        else [],
+        # Ids join scores to rows only when every row has one and no two rows share one.
+        ids=ids if len(ids) == sum(len(part.texts) for part in parts) and len(set(ids)) == len(ids) else [],
     )

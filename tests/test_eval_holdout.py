@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eval.cli import app as eval_app
-from eval.holdout import HOLDOUT_SPLIT, HoldoutError, load_holdout
+from eval.holdout import HOLDOUT_SPLIT, HoldoutError, load_holdout, load_holdouts
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_FILE = ROOT / "data" / "devset" / "dev.jsonl"
@@ -45,6 +45,41 @@ def test_rows_become_the_holdout_split_in_file_order(tmp_path: Path) -> None:
 def test_a_file_without_trick_names_reports_no_trick_recall(tmp_path: Path) -> None:
     path = _write(tmp_path / "h.jsonl", [json.dumps({"text": "你好", "labels": []})])
     assert load_holdout(path).tricks == []
+
+
+def test_several_files_read_as_one_split_in_the_order_given(tmp_path: Path) -> None:
+    first = _write(
+        tmp_path / "a.jsonl",
+        [json.dumps({"id": "a1", "text": "碧螺春 私我", "labels": ["hard_sell"], "tricks": ["pinyin"]})],
+    )
+    second = _write(
+        tmp_path / "b.jsonl",
+        [
+            json.dumps({"id": "b1", "text": "周末去爬山", "labels": []}),
+            json.dumps({"text": "晒单", "labels": ["fake_proof"]}),
+        ],
+    )
+    split = load_holdouts([second, first])
+    assert split.name == HOLDOUT_SPLIT
+    assert split.texts == ["周末去爬山", "晒单", "碧螺春 私我"]
+    np.testing.assert_array_equal(split.y, [[0, 0, 0], [0, 0, 1], [1, 0, 0]])
+    # Trick names in one file give every row a tuple; ids join only when every row has a distinct one.
+    assert split.tricks == [(), (), ("pinyin",)]
+    assert split.ids == []
+    third = _write(tmp_path / "c.jsonl", [json.dumps({"id": "a1", "text": "你好", "labels": []})])
+    assert load_holdouts([first, third]).ids == []  # "a1" twice: no join by id
+    assert load_holdouts([first]).ids == ["a1"]
+
+
+def test_a_file_named_twice_or_a_bad_one_among_several_is_refused_by_name(tmp_path: Path) -> None:
+    good = _write(tmp_path / "good.jsonl", [json.dumps({"text": "你好", "labels": []})])
+    bad = _write(tmp_path / "bad.jsonl", [json.dumps({"text": "你好", "labels": ["spam"]})])
+    with pytest.raises(HoldoutError, match="is named twice; give each file once"):
+        load_holdouts([good, tmp_path / "." / "good.jsonl"])
+    with pytest.raises(HoldoutError, match=r"bad\.jsonl: line 1: 'labels' has unknown names"):
+        load_holdouts([good, bad])
+    with pytest.raises(ValueError, match="at least one file"):
+        load_holdouts([])
 
 
 def test_a_byte_order_mark_does_not_break_the_first_line(tmp_path: Path) -> None:

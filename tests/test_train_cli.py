@@ -123,6 +123,38 @@ def test_release_config_refuses_an_unknown_quantization_and_bad_post_counts() ->
     assert ReleaseConfig().ffn_weights == "fp32"  # int8 storage is opt-in until it is judged
 
 
+def test_release_config_takes_threshold_posts_as_a_tuple_of_paths_and_reads_both_recorded_shapes(
+    tmp_path: Path,
+) -> None:
+    from model.bundle import sha256_file
+    from train.release import (
+        ReleaseConfig,
+        recorded_threshold_files,
+        threshold_post_paths,
+        threshold_post_record,
+    )
+
+    for bad in ("posts.jsonl", ("a.jsonl", ""), ["a.jsonl"]):
+        with pytest.raises(ValueError, match="'threshold_posts' parameter of ReleaseConfig must be a tuple"):
+            ReleaseConfig(threshold_posts=bad)
+    assert ReleaseConfig().threshold_posts == ()
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"text": "a", "labels": []}\n', encoding="utf-8")
+    second.write_text('{"text": "b", "labels": []}\n', encoding="utf-8")
+    # One file is recorded as every release before several were allowed recorded it, so rebuilding one
+    # of them writes the same policy; several become a list.
+    one = threshold_post_record([first])
+    assert one == {"path": str(first), "sha256": sha256_file(first)}
+    both = threshold_post_record([first, second])
+    assert both == [one, {"path": str(second), "sha256": sha256_file(second)}]
+    assert recorded_threshold_files(one) == [one] and recorded_threshold_files(both) == both
+    assert recorded_threshold_files(None) == []
+    # Cards of older builds name one path (or none); later ones a list.
+    assert threshold_post_paths(str(first)) == [str(first)]
+    assert threshold_post_paths([str(first), str(second)]) == [str(first), str(second)]
+    assert threshold_post_paths(None) == []
+
+
 def test_release_config_refuses_bad_ngram_weights() -> None:
     from train.release import ReleaseConfig
 

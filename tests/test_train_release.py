@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from data.devset import DEFAULT_PATH as DEV_FILE
 from data.manifest import code_version
-from model.bundle import load_bundle
+from model.bundle import load_bundle, sha256_file
 from model.labels import LABELS
 from model.policy import Policy
 from train.finetune import TrainConfig
@@ -186,7 +186,7 @@ def test_score_and_eval_commands_run_on_the_release(built, tmp_path: Path) -> No
         assert eval_metrics[split]["macro_f1"] == pytest.approx(figures["macro_f1"], abs=1e-9), split
 
 
-def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(built) -> None:
+def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(built, tmp_path: Path) -> None:
     build_release(
         built["data"], built["out"], built["work"], CONFIG, report_dir=built["report"], progress=False
     )
@@ -205,14 +205,20 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     ):
         assert f"stage {stage}: cached" in log, stage
     teacher_before = (built["work"] / "stages" / "teacher.json").read_text()
+    more_posts = tmp_path / "more_threshold_posts.jsonl"
+    more_posts.write_text(
+        '{"text": "新到的野生菌 私我下单", "labels": ["hard_sell"]}\n{"text": "今天带娃去公园", "labels": []}\n',
+        encoding="utf-8",
+    )
     changed = replace(
         CONFIG,
         student=replace(TINY, max_steps=20, ema_decay=0.9, source_repeat=(("generated+real", 2),)),
         student_seed=7,
         student_minutes=30,
         calibration=replace(CONFIG.calibration, label_bags=9),
-        # The dev file is a valid holdout file; any labelled JSON Lines file would do.
-        threshold_posts=str(DEV_FILE),
+        # The dev file is a valid holdout file; any labelled JSON Lines file would do. Two files are
+        # read as one source, each recorded with its sha256.
+        threshold_posts=(str(DEV_FILE), str(more_posts)),
         bench=False,
     )
     build_release(
@@ -232,9 +238,13 @@ def test_rerun_reuses_finished_stages_and_a_changed_student_reruns_from_there(bu
     chosen_on = Policy.load(built["out"] / POLICY_FILE).chosen_on
     assert chosen_on["label_bags"] == 9
     posts = [line for line in DEV_FILE.read_text(encoding="utf-8").split("\n") if line.strip()]
-    assert chosen_on["rows"]["threshold_posts"] == len(posts)
-    assert f" --threshold-posts {DEV_FILE}" in card
-    assert f"Thresholds are also set on {len(posts)} threshold posts" in card
+    assert chosen_on["rows"]["threshold_posts"] == len(posts) + 2
+    assert [file["path"] for file in chosen_on["threshold_posts"]] == [str(DEV_FILE), str(more_posts)]
+    assert chosen_on["threshold_posts"][1]["sha256"] == sha256_file(more_posts)
+    assert f" --threshold-posts {DEV_FILE} --threshold-posts {more_posts}" in card
+    assert (
+        f"Thresholds are also set on {len(posts) + 2} threshold posts (`{DEV_FILE}`, `{more_posts}`)" in card
+    )
     stability = CliRunner().invoke(
         stability_app, ["--work", str(built["work"]), "--data", str(built["data"]), "--resamples", "2"]
     )

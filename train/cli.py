@@ -62,6 +62,16 @@ def _check_bags(label_bags: int) -> None:
         _fail(f"--label-bags must be >= 0 (0: the cut on all selection posts); got {label_bags}.")
 
 
+def _check_threshold_posts(paths: list[Path] | None) -> list[Path]:
+    """The --threshold-posts files, each an existing file (typer gives None when none; a file named
+    twice is refused where they are read, eval.holdout.load_holdouts)."""
+    paths = paths or []
+    for path in paths:
+        if not path.is_file():
+            _fail(f"--threshold-posts must be a JSON Lines file of labelled posts; got {str(path)!r}.")
+    return paths
+
+
 @app.command("build")
 def build(
     data: DataOpt = None,
@@ -220,10 +230,11 @@ def build(
     ] = None,
     label_bags: Annotated[int, LabelBagsOpt] = 0,
     threshold_posts: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             help="Hand-written posts (JSON Lines, `feedguard eval --holdout`'s format) that only set the"
-            " thresholds, as a third selection source beside validation and dev (default: none)."
+            " thresholds, as a third selection source beside validation and dev; repeat for several"
+            " files, read as one source (default: none)."
         ),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -249,8 +260,7 @@ def build(
         )
     _check_positive("--threads", threads)
     _check_bags(label_bags)
-    if threshold_posts is not None and not threshold_posts.is_file():
-        _fail(f"--threshold-posts must be a JSON Lines file of labelled posts; got {str(threshold_posts)!r}.")
+    threshold_posts = _check_threshold_posts(threshold_posts)
     if quantization not in QUANTIZATIONS:
         _fail(f"--quantization must be one of {', '.join(QUANTIZATIONS)}; got {quantization!r}.")
     if ffn_weights not in FFN_WEIGHTS:
@@ -323,7 +333,7 @@ def build(
         quantization=quantization,
         ffn_weights=ffn_weights,
         calibration=replace(base.calibration, label_bags=label_bags),
-        threshold_posts=None if threshold_posts is None else str(threshold_posts),
+        threshold_posts=tuple(str(path) for path in threshold_posts),
         bench=bench,
         threads=threads,
     )
@@ -681,8 +691,11 @@ def cascade(
         typer.Option(help="The release that re-scores the posts the fast one is unsure of (left as it is)."),
     ],
     threshold_posts: Annotated[
-        Path | None,
-        typer.Option(help="Labelled posts (JSON Lines) the policy is also fitted on, as the build's option."),
+        list[Path] | None,
+        typer.Option(
+            help="Labelled posts (JSON Lines) the policy is also fitted on, as the build's option;"
+            " repeat for several files."
+        ),
     ] = None,
     lower: Annotated[
         float,
@@ -724,12 +737,11 @@ def cascade(
     """
     from data.manifest import code_version
     from eval.cli import SPLITS
-    from eval.holdout import HoldoutError, load_holdout
+    from eval.holdout import HoldoutError, load_holdouts
     from eval.text_report import load_eval_splits
-    from model.bundle import sha256_file
     from train.cascade import compose_cascade
     from train.dataset import data_manifest_sha256
-    from train.release import THRESHOLD_SOURCE
+    from train.release import THRESHOLD_SOURCE, threshold_post_record
 
     _check_data(data)
     for name, value in (("--lower", lower), ("--upper", upper)):
@@ -742,8 +754,9 @@ def cascade(
         _fail(f"--bench-work must be a release build's work dir (WORK/tokenizer); got {str(bench_work)!r}.")
     if embedding_bits not in (4, 8):
         _fail(f"--embedding-bits must be 8 (as the sources store the table) or 4; got {embedding_bits}.")
-    command = f"feedguard model cascade --fast {fast} --slow {slow} --data {data} --out {out}" + (
-        f" --threshold-posts {threshold_posts}" if threshold_posts else ""
+    threshold_posts = _check_threshold_posts(threshold_posts)
+    command = f"feedguard model cascade --fast {fast} --slow {slow} --data {data} --out {out}" + "".join(
+        f" --threshold-posts {path}" for path in threshold_posts
     )
     command += f" --lower {lower:g} --upper {upper:g}"
     if embedding_bits != 8:
@@ -757,12 +770,9 @@ def cascade(
         splits = load_eval_splits(data, SPLITS)
         selection = {name: splits[name] for name in ("validation", "dev") if name in splits}
         chosen_on: dict = {"data_manifest_sha256": data_manifest_sha256(data)}
-        if threshold_posts is not None:
-            selection[THRESHOLD_SOURCE] = load_holdout(threshold_posts)
-            chosen_on["threshold_posts"] = {
-                "path": str(threshold_posts),
-                "sha256": sha256_file(threshold_posts),
-            }
+        if threshold_posts:
+            selection[THRESHOLD_SOURCE] = load_holdouts(threshold_posts)
+            chosen_on["threshold_posts"] = threshold_post_record(threshold_posts)
         result = compose_cascade(
             fast,
             slow,

@@ -27,7 +27,7 @@ import typer
 from eval.text_metrics import label_metrics
 from model.text_ensemble import blend_logits
 from train.calibrate import CalibrationConfig, build_policy
-from train.release import POLICY_FILE, THRESHOLD_LOGITS_FILE, THRESHOLD_SOURCE
+from train.release import POLICY_FILE, THRESHOLD_LOGITS_FILE, THRESHOLD_SOURCE, recorded_threshold_files
 
 #: (logits, labels) of one split: ``(n, len(LABELS))`` each.
 Scored = tuple[np.ndarray, np.ndarray]
@@ -93,7 +93,7 @@ def policy_spread(
 
 def _threshold_posts(work: Path) -> Scored | None:
     """The build's threshold posts as its calibrate stage scored them, or None when it had none."""
-    from eval.holdout import load_holdout
+    from eval.holdout import load_holdouts
     from model.bundle import sha256_file
 
     policy_path = work / POLICY_FILE
@@ -102,12 +102,14 @@ def _threshold_posts(work: Path) -> Scored | None:
         if policy_path.is_file()
         else None
     )
-    if not recorded:
+    files = recorded_threshold_files(recorded)
+    if not files:
         return None
-    path = Path(recorded["path"])
-    if not path.is_file() or sha256_file(path) != recorded["sha256"]:
-        _fail(f"{path} is missing or changed since {work} was calibrated on it; rebuild that work dir.")
-    return np.load(work / THRESHOLD_LOGITS_FILE), load_holdout(path).y
+    paths = [Path(file["path"]) for file in files]
+    for path, file in zip(paths, files, strict=True):
+        if not path.is_file() or sha256_file(path) != file["sha256"]:
+            _fail(f"{path} is missing or changed since {work} was calibrated on it; rebuild that work dir.")
+    return np.load(work / THRESHOLD_LOGITS_FILE), load_holdouts(paths).y
 
 
 app = typer.Typer(

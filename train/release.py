@@ -65,6 +65,35 @@ POLICY_FILE = "policy.json"
 #: The selection source name of ``ReleaseConfig.threshold_posts``, and where its logits are saved.
 THRESHOLD_SOURCE = "threshold_posts"
 THRESHOLD_LOGITS_FILE = "threshold_posts_logits.npy"
+
+
+def threshold_post_paths(value: object) -> list[str]:
+    """The threshold-post files a build config names: cards written before session 41 hold one path
+    (or None), later ones a list."""
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else [str(path) for path in value]
+
+
+def threshold_post_record(paths: Sequence[str | Path]) -> dict[str, str] | list[dict[str, str]]:
+    """What a policy's ``chosen_on`` records of its threshold-post files: each one's path and sha256.
+
+    One file keeps the single ``{path, sha256}`` that every release before session 41 wrote, so
+    rebuilding one of them writes the same policy bytes; several become a list of those.
+    """
+    from model.bundle import sha256_file
+
+    record = [{"path": str(path), "sha256": sha256_file(Path(path))} for path in paths]
+    return record[0] if len(record) == 1 else record
+
+
+def recorded_threshold_files(recorded: object) -> list[dict[str, str]]:
+    """``chosen_on["threshold_posts"]`` as a list of ``{path, sha256}``, whichever shape it was written in."""
+    if not recorded:
+        return []
+    return [recorded] if isinstance(recorded, dict) else list(recorded)
+
+
 CARD_FILE = "MODEL_CARD.md"
 #: Splits every model is scored on; "dev" is the hand-written set.
 EVAL_SPLITS = ("validation", "test", "evasion", "real_normal", DEV_SPLIT)
@@ -131,8 +160,9 @@ class ReleaseConfig:
     #: calibrate stage reads, as a third selection source beside validation and dev, scored by the
     #: released model as served. Why: the 480 dev posts are what makes the label cut noisy (session 27:
     #: adding 4,670 judged holdout posts cut the refitted test sd from 0.012 to 0.002), and posts read
-    #: only here need no retraining and no new predict stage. None: validation and dev alone.
-    threshold_posts: str | None = None
+    #: only here need no retraining and no new predict stage. Several files read as one source
+    #: (eval.holdout.load_holdouts), so retired holdouts join it file by file. (): validation and dev alone.
+    threshold_posts: tuple[str, ...] = ()
     #: The student is released unless it loses more than this much selection macro-F1 to the teacher;
     #: below 0 it must lead by that much, so -1 releases the teacher (to judge a teacher from a build
     #: whose student edged it on the selection sets, as session 29's did).
@@ -193,6 +223,13 @@ class ReleaseConfig:
                 f" 0 < student <= teacher <= 12; got {self.student_layers} and {self.teacher_layers} instead."
             )
 
+        if not isinstance(self.threshold_posts, tuple) or not all(
+            isinstance(path, str) and path for path in self.threshold_posts
+        ):
+            raise ValueError(
+                "The 'threshold_posts' parameter of ReleaseConfig must be a tuple of file paths (() for none);"
+                f" got {self.threshold_posts!r} instead."
+            )
         if not self.ngram_weights:
             raise ValueError(
                 "The 'ngram_weights' parameter of ReleaseConfig must not be empty; pass (0.0,) for no blend."
@@ -456,9 +493,11 @@ class _Build:
         )
         from model.bundle import sha256_file
 
+        posts_sha = [sha256_file(Path(path)) for path in c.threshold_posts]
         fp_cal = _hash(
             {"p": fp_predict, "choice": choice, "cal": _calibration_key(c.calibration), "blend": blend}
-            | ({"threshold_posts": sha256_file(Path(c.threshold_posts))} if c.threshold_posts else {})
+            # One file keeps the fingerprint it had before several were allowed, so those builds stay cached.
+            | ({"threshold_posts": posts_sha[0] if len(posts_sha) == 1 else posts_sha} if posts_sha else {})
         )
         self.stages.run("calibrate", fp_cal, lambda: self.stage_calibrate(choice, blend, data_sha))
         parity = self.stages.run("parity", fp_cal, lambda: self.stage_parity(choice, blend))
@@ -823,10 +862,10 @@ class _Build:
         return {name: cascade_logits(fast[name], slow[name], escalation["band"]) for name in fast}
 
     def threshold_posts(self):
-        """``config.threshold_posts`` as an ``EvalSplit`` (eval.holdout's checks: a bad line stops the build)."""
-        from eval.holdout import load_holdout
+        """``config.threshold_posts`` as one ``EvalSplit`` (eval.holdout's checks: a bad line stops the build)."""
+        from eval.holdout import load_holdouts
 
-        return load_holdout(Path(self.config.threshold_posts))
+        return load_holdouts([Path(path) for path in self.config.threshold_posts])
 
     def threshold_post_logits(
         self, texts: list[str], choice: dict[str, Any], blend: dict[str, Any]
@@ -856,14 +895,11 @@ class _Build:
         groups = [name for name, split in sel.items() for _ in range(len(split))]
         extra: dict[str, Any] = {}
         if self.config.threshold_posts:
-            from model.bundle import sha256_file
-
-            path = Path(self.config.threshold_posts)
             posts = self.threshold_posts()
             logits = np.concatenate([logits, self.threshold_post_logits(posts.texts, choice, blend)])
             y = np.concatenate([y, posts.y])
             groups += [THRESHOLD_SOURCE] * len(posts.y)
-            extra = {"threshold_posts": {"path": str(path), "sha256": sha256_file(path)}}
+            extra = {"threshold_posts": threshold_post_record(self.config.threshold_posts)}
         policy = build_policy(
             logits,
             y,
@@ -1178,7 +1214,9 @@ def _weaknesses(ctx: dict[str, Any]) -> list[str]:
         "figures are the closer estimate, and they were also used for model selection and thresholds, so they "
         "are optimistic; the independent hand-written holdout is the judge.",
         (
-            f"Thresholds are also set on {rows} threshold posts (`{ctx['config']['threshold_posts']}`), so "
+            f"Thresholds are also set on {rows} threshold posts ("
+            + ", ".join(f"`{path}`" for path in threshold_post_paths(ctx["config"]["threshold_posts"]))
+            + "), so "
             "whatever those posts came from no longer judges this release; only holdouts written after them do."
             if (rows := ctx["policy"].chosen_on.get("rows", {}).get(THRESHOLD_SOURCE))
             else "Thresholds come from few hand-written posts per label (see `policy.json` `chosen_on`); their "
@@ -1351,7 +1389,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         + (f" --quantization {quantization}" if quantization != "dynamic" else "")
         + (f" --ffn-weights {ffn}" if (ffn := c.get("ffn_weights", "fp32")) != "fp32" else "")
         + (f" --label-bags {bags}" if (bags := c["calibration"].get("label_bags")) else "")
-        + (f" --threshold-posts {posts}" if (posts := c.get("threshold_posts")) else "")
+        + "".join(f" --threshold-posts {path}" for path in threshold_post_paths(c.get("threshold_posts")))
     )
     lines = [
         "# FeedGuard text model — model card",
