@@ -33,6 +33,7 @@ from train.finetune import (
     TrainConfig,
     bucketed_batches,
     build_teacher,
+    label_loss_weights,
     latest_checkpoint,
     load_result,
     pace_note,
@@ -493,6 +494,28 @@ def test_embedding_distillation_pulls_the_student_toward_the_teachers_post_vecto
         replace(CONFIG, ema_decay=1.0)
 
 
+def test_label_weights_shift_what_the_loop_learns_toward_the_heavy_label(
+    tokenizer, data, tmp_path: Path
+) -> None:
+    """The same run (seed, batches, start) with fake proof weighing 50x the others: its fake-proof loss
+    on the training posts ends lower and its hard-sell loss higher than the unweighted run's."""
+    train, selection = data
+    base = replace(CONFIG, max_steps=24, eval_every=24, checkpoint_every=24)
+    weighted = replace(base, label_weights=(0.1, 0.1, 5.0))
+    assert label_loss_weights(weighted) == pytest.approx([0.0577, 0.0577, 2.8846], abs=1e-4)
+    assert label_loss_weights(base).tolist() == [1.0, 1.0, 1.0]
+    losses = {}
+    for name, config in (("plain", base), ("weighted", weighted)):
+        result = train_classifier(
+            make_module(tokenizer), tokenizer, train, selection, config, tmp_path / name, progress=False
+        )
+        p = 1 / (1 + np.exp(-module_logits(load_module(result.best_dir), tokenizer, train.texts, 32)))
+        losses[name] = -(train.y * np.log(p + 1e-9) + (1 - train.y) * np.log(1 - p + 1e-9)).mean(axis=0)
+    fake_proof, hard_sell = LABELS.index("fake_proof"), LABELS.index("hard_sell")
+    assert losses["weighted"][fake_proof] < losses["plain"][fake_proof]
+    assert losses["weighted"][hard_sell] > losses["plain"][hard_sell]
+
+
 def test_a_new_knob_at_its_neutral_value_keeps_finished_runs_cached() -> None:
     """A run's fingerprint names its checkpoints and the build's cached stages; adding a TrainConfig
     field must not change it for runs that do not use the field (a changed value here means every
@@ -503,6 +526,7 @@ def test_a_new_knob_at_its_neutral_value_keeps_finished_runs_cached() -> None:
         ("distill_embed", 0.25),
         ("ema_decay", 0.999),
         ("source_repeat", (("handwritten", 4),)),
+        ("label_weights", (1.0, 1.0, 2.0)),
     )
     for knob, value in knobs:
         changed = replace(TrainConfig(), **{knob: value})
@@ -531,6 +555,9 @@ def test_bad_config_and_inputs_are_refused(tokenizer, data, tmp_path: Path) -> N
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="'distill_alpha'"):
         TrainConfig(distill_alpha=2.0)
+    for bad in ((1.0, 2.0), (1.0, 1.0, 0.0), (1.0, 1.0, 11.0), (1.0, True, 1.0), [1.0, 1.0, 2.0]):
+        with pytest.raises(ValueError, match="'label_weights' parameter of TrainConfig must be"):
+            TrainConfig(label_weights=bad)
     _, selection = data
     empty = TextSplit("train", [], np.zeros((0, len(LABELS)), dtype=np.float32))
     with pytest.raises(ValueError, match="'train' parameter"):

@@ -276,7 +276,8 @@ def test_a_teacher_repeat_retrains_the_teacher_and_an_absent_source_is_refused_f
     built, tmp_path: Path
 ) -> None:
     """On a copy of the work dir: a source the build lacks stops it before any training; one it has
-    retrains the teacher with those rows repeated, and the card's command and training line say so."""
+    retrains the teacher with those rows repeated (and, the same retraining, label loss weights), and
+    the card's command and training line say so."""
     work, out = tmp_path / "work", tmp_path / "release"
     shutil.copytree(built["work"], work)
     log = work / "build.log"
@@ -285,13 +286,20 @@ def test_a_teacher_repeat_retrains_the_teacher_and_an_absent_source_is_refused_f
     with pytest.raises(ValueError, match="names source 'moderator', which split 'train' does not have"):
         build_release(built["data"], out, work, absent, report_dir=tmp_path / "report", progress=False)
     assert "stage teacher" not in log.read_text()[before:]
-    repeated = replace(CONFIG, teacher=replace(TINY, source_repeat=(("generated+real", 2),)), bench=False)
+    repeated = replace(
+        CONFIG,
+        teacher=replace(TINY, source_repeat=(("generated+real", 2),), label_weights=(1.0, 1.0, 2.0)),
+        student=replace(TINY, label_weights=(1.0, 1.0, 2.0)),
+        bench=False,
+    )
     before = len(log.read_text())
     build_release(built["data"], out, work, repeated, report_dir=tmp_path / "report", progress=False)
     assert "stage teacher: running" in log.read_text()[before:]
     card = (out / CARD_FILE).read_text(encoding="utf-8")
-    assert "--teacher-repeat generated+real=2 " in card
-    assert "steps, generated+real posts 2× per pass. Student: " in card
+    assert "--teacher-repeat generated+real=2 --label-weights hard_sell=1,recruitment=1,fake_proof=2 " in card
+    weights = "label loss weights hard_sell=1,recruitment=1,fake_proof=2 (scaled to mean 1)"
+    assert f"steps, generated+real posts 2× per pass, {weights}. Student: " in card
+    assert card.count(weights) == 2  # the student's training line too
     load_bundle(out)
 
 

@@ -143,6 +143,13 @@ def build(
             " fp32, or int8 (blocks of 32 rows per scale; a 12-layer model 50 -> 30 MB)."
         ),
     ] = "fp32",
+    label_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Weights of the labels' loss terms for teacher and student, LABEL=WEIGHT[,LABEL=WEIGHT]"
+            " (e.g. fake_proof=2; labels not named weigh 1; scaled to mean 1); default: all the same."
+        ),
+    ] = None,
     teacher_repeat: Annotated[
         str | None,
         typer.Option(
@@ -291,6 +298,7 @@ def build(
         _fail(f"--max-length must be in 8..512; got {max_length}.")
     source_repeat = _source_repeat(distill_repeat, "--distill-repeat")
     teacher_source_repeat = _source_repeat(teacher_repeat, "--teacher-repeat")
+    loss_weights = _label_weights(label_weights)
     base = ReleaseConfig()
     config = replace(
         base,
@@ -314,6 +322,7 @@ def build(
             source_repeat=base.teacher.source_repeat
             if teacher_source_repeat is None
             else teacher_source_repeat,
+            label_weights=loss_weights,
         ),
         student=replace(
             base.student,
@@ -327,6 +336,7 @@ def build(
             distill_embed=base.student.distill_embed if distill_embed is None else distill_embed,
             ema_decay=base.student.ema_decay if student_ema is None else student_ema,
             source_repeat=base.student.source_repeat if source_repeat is None else source_repeat,
+            label_weights=loss_weights,
         ),
         ngram_weights=base.ngram_weights if blend else (0.0,),
         escalate_band=escalate_band,
@@ -364,6 +374,30 @@ def _source_repeat(text: str | None, flag: str) -> tuple[tuple[str, int], ...] |
     if len({source for source, _ in pairs}) != len(pairs):
         _fail(f"{flag} names a source twice; got {text!r}.")
     return tuple(pairs)
+
+
+def _label_weights(text: str | None) -> tuple[float, ...]:
+    """``fake_proof=2`` (the value of --label-weights) as TrainConfig.label_weights; a bad value exits 2."""
+    from model.labels import LABELS
+
+    if text is None:
+        return ()
+    weights = dict.fromkeys(LABELS, 1.0)
+    named: list[str] = []
+    for item in text.split(","):
+        label, _, value = (part.strip() for part in item.partition("="))
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = float("nan")
+        if label not in weights or label in named or not 0 < weight <= 10:
+            _fail(
+                f"--label-weights takes LABEL=WEIGHT[,LABEL=WEIGHT] with each label of {', '.join(LABELS)}"
+                f" at most once and WEIGHT in (0, 10] (e.g. fake_proof=2); got {text!r}."
+            )
+        weights[label] = weight
+        named.append(label)
+    return tuple(weights.values())
 
 
 def _warn_missing_cuts(policy_path: Path) -> None:

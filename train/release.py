@@ -1312,6 +1312,24 @@ def _repeat_option(run: dict[str, Any], flag: str) -> tuple[str, str]:
     return option, ", " + ", ".join(f"{source} posts {times}× per pass" for source, times in repeated)
 
 
+def _named_label_weights(run: dict[str, Any]) -> str:
+    """One run's ``label_weights`` as ``hard_sell=1,recruitment=1,fake_proof=2`` ("" if none)."""
+    weights = run.get("label_weights")
+    if not weights:
+        return ""
+    return ",".join(f"{label}={w:g}" for label, w in zip(LABELS, weights, strict=True))
+
+
+def _label_weights_option(run: dict[str, Any]) -> str:
+    named = _named_label_weights(run)
+    return f"--label-weights {named} " if named else ""
+
+
+def _label_weights_note(run: dict[str, Any]) -> str:
+    named = _named_label_weights(run)
+    return f", label loss weights {named} (scaled to mean 1)" if named else ""
+
+
 def render_model_card(ctx: dict[str, Any]) -> str:
     """``MODEL_CARD.md`` from the build's own outputs (every figure here came from this build)."""
     from eval.bench_text import bench_table
@@ -1367,6 +1385,11 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     repeat, repeat_notes = _repeat_option(c["student"], "--distill-repeat")
     student_notes += repeat_notes
     teacher_repeat, teacher_notes = _repeat_option(c["teacher"], "--teacher-repeat")
+    # The CLI gives teacher and student one set of weights, so the command names the teacher's; each
+    # run's training line names its own. Cards of builds before the option have none.
+    label_weights = _label_weights_option(c["teacher"])
+    teacher_notes += _label_weights_note(c["teacher"])
+    student_notes += _label_weights_note(c["student"])
     n_extra = c.get("extra_teachers", 0)
     extra_seed_list = [teacher_seed(c["seed"], i) for i in range(1, n_extra + 1)]
     extra_seeds = ", ".join(map(str, extra_seed_list))
@@ -1380,7 +1403,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
         f"feedguard model build --data {ctx['data_dir']} --seed {c['seed']}{student_seed}{extra}{budget}{steps}{patience}{threads} "
         f"--teacher-layers {c['teacher_layers']} --student-layers {c['student_layers']} "
         f"--student-pick {c.get('student_pick', 'spread')} --student-tolerance {c['student_tolerance']:g} "
-        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}{repeat}{teacher_repeat}"
+        f"--distill-alpha {c['student']['distill_alpha']:g} {splice}{embed}{ema}{repeat}{teacher_repeat}{label_weights}"
         f"--max-length {max_length} --epochs {tc0['epochs']:g} --eval-every {tc0['eval_every']} "
         f"--out {ctx['out']} --work {ctx['work']} --report {ctx['report']}"
         + ("" if c["bench"] else " --no-bench")
