@@ -88,7 +88,7 @@ class TrainConfig:
     source_repeat: tuple[tuple[str, int], ...] = ()
     #: Weight of each label's term of the loss (hard and soft labels alike), in ``LABELS`` order, scaled
     #: to mean 1 so the loss keeps its size. Why: ``fake_proof`` is the label the held-out families
-    #: rank worst (session 41: average precision 0.85 on test against 0.94-0.98), and with equal terms
+    #: rank worst (session 41, r23's teacher: average precision 0.90 on test against 0.94 and 0.99), and with equal terms
     #: the shared encoder spends its gradient on the two labels it already gets right. () weighs all the same.
     label_weights: tuple[float, ...] = ()
     keep_checkpoints: int = 2
