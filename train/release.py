@@ -1312,22 +1312,13 @@ def _repeat_option(run: dict[str, Any], flag: str) -> tuple[str, str]:
     return option, ", " + ", ".join(f"{source} posts {times}× per pass" for source, times in repeated)
 
 
-def _named_label_weights(run: dict[str, Any]) -> str:
-    """One run's ``label_weights`` as ``hard_sell=1,recruitment=1,fake_proof=2`` ("" if none)."""
+def _label_weights_option(run: dict[str, Any]) -> tuple[str, str]:
+    """The build-command option and the training-line words for one run's ``label_weights`` ("" if none)."""
     weights = run.get("label_weights")
     if not weights:
-        return ""
-    return ",".join(f"{label}={w:g}" for label, w in zip(LABELS, weights, strict=True))
-
-
-def _label_weights_option(run: dict[str, Any]) -> str:
-    named = _named_label_weights(run)
-    return f"--label-weights {named} " if named else ""
-
-
-def _label_weights_note(run: dict[str, Any]) -> str:
-    named = _named_label_weights(run)
-    return f", label loss weights {named} (scaled to mean 1)" if named else ""
+        return "", ""
+    named = ",".join(f"{label}={w:g}" for label, w in zip(LABELS, weights, strict=True))
+    return f"--label-weights {named} ", f", label loss weights {named} (scaled to mean 1)"
 
 
 def render_model_card(ctx: dict[str, Any]) -> str:
@@ -1387,9 +1378,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     teacher_repeat, teacher_notes = _repeat_option(c["teacher"], "--teacher-repeat")
     # The CLI gives teacher and student one set of weights, so the command names the teacher's; each
     # run's training line names its own. Cards of builds before the option have none.
-    label_weights = _label_weights_option(c["teacher"])
-    teacher_notes += _label_weights_note(c["teacher"])
-    student_notes += _label_weights_note(c["student"])
+    label_weights, teacher_weight_notes = _label_weights_option(c["teacher"])
+    teacher_notes += teacher_weight_notes
+    student_notes += _label_weights_option(c["student"])[1]
     n_extra = c.get("extra_teachers", 0)
     extra_seed_list = [teacher_seed(c["seed"], i) for i in range(1, n_extra + 1)]
     extra_seeds = ", ".join(map(str, extra_seed_list))
