@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from data.build import HANDWRITTEN_ROUNDS, load_handwritten_rows
+from data.build import HANDWRITTEN_DIR, HANDWRITTEN_ROUNDS, load_handwritten_rows
 from data.devset import load_devset
 from model.labels import LABELS
 from model.normalize import normalize
 
 #: Hand-written rounds outside ``--handwritten-rounds``, added to a build with ``--extra FOLDER``
 #: (data/handwritten/README.md, "Round 5"); held to the same rules as the rounds.
-EXTRA_ROUNDS: tuple[Path, ...] = (HANDWRITTEN_ROUNDS[0] / "round5",)
+EXTRA_ROUNDS: tuple[Path, ...] = (HANDWRITTEN_DIR / "round5",)
 
 
 def _extra_round_texts() -> list[str]:
