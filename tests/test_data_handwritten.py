@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from data.build import HANDWRITTEN_DIR, HANDWRITTEN_ROUNDS, load_handwritten_rows
+from data.build import HANDWRITTEN_DIR, HANDWRITTEN_ROUNDS, load_extra_rows, load_handwritten_rows
 from data.devset import load_devset
+from data.manifest import HANDWRITTEN_SOURCE
 from model.labels import LABELS
 from model.normalize import normalize
 
@@ -23,11 +24,11 @@ EXTRA_ROUNDS: tuple[Path, ...] = (HANDWRITTEN_DIR / "round5",)
 
 
 def _extra_round_texts() -> list[str]:
+    """The extra rounds' posts as ``--extra`` reads them (``data.build.load_extra_rows``)."""
     return [
-        json.loads(line)["text"]
+        row["text"]
         for folder in EXTRA_ROUNDS
-        for f in sorted(folder.glob("*.jsonl"))
-        for line in f.read_text("utf-8").splitlines()
+        for row in load_extra_rows(folder, source=HANDWRITTEN_SOURCE, parameter="handwritten_extra")
     ]
 
 
